@@ -97,3 +97,28 @@ class Invoice:
                 for line in data.get("lines", [])
             ),
         )
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One disagreement between systems, found by reconciliation.
+
+    `kind` names the drift: missing_in_quickbooks, extra_in_quickbooks, amount, currency, status.
+    `ids` holds the record's id in each system (None where it has none). `expected` is the master's
+    value, `actual` the copy's; both are strings so every backend stores them alike.
+    """
+
+    entity: str
+    kind: str
+    key: str  # canonical key (for invoices: the Stripe id; for extras: the copy's own id)
+    ids: dict[str, str | None]
+    field: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+
+    def identity(self) -> tuple[str, str, str, str | None]:
+        """Same identity across runs means the same drift: alert once, not on every reconcile."""
+        return (self.entity, self.kind, self.key, self.field)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
