@@ -1,0 +1,76 @@
+"""Source assets: a fresh read of each system, landed raw in the hub.
+
+Each asset lands every record with its payload, so mapping problems can be replayed from the hub
+without calling the vendor again. QuickBooks is read after Concord's writes to it, so the read is
+what reconciliation compares against.
+"""
+
+
+from collections.abc import Iterable, Iterator
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+
+from assets.resources import HubResource, QuickBooksResource, SalesforceResource, StripeResource
+
+LOG_EVERY = 500
+
+
+def _with_progress(context: AssetExecutionContext, what: str, records: Iterable[dict], id_field: str
+                   ) -> Iterator[tuple[str, dict]]:
+    count = 0
+    for record in records:
+        count += 1
+        if count % LOG_EVERY == 0:
+            context.log.info(f"{what}: {count} read so far")
+        yield str(record[id_field]), record
+    context.log.info(f"{what}: {count} read in total")
+
+
+def _land(context, hub_resource: HubResource, system: str, entity: str, records, id_field: str = "id"):
+    # Each read is a full read, so a record it no longer returns was deleted at the source.
+    records = _with_progress(context, f"{system} {entity}", records, id_field)
+    counts = hub_resource.hub().land_raw(system, entity, records, complete=True)
+    return MaterializeResult(
+        metadata={
+            "inserted": counts.inserted,
+            "updated": counts.updated,
+            "unchanged": counts.unchanged,
+            "deleted": counts.deleted,
+            "total": counts.inserted + counts.updated + counts.unchanged,
+        }
+    )
+
+
+@asset(key=["stripe", "customers"], group_name="sources", description="Stripe Customers, landed raw.")
+def stripe_customers(context: AssetExecutionContext, hub: HubResource, stripe: StripeResource):
+    return _land(context, hub, "stripe", "customer", stripe.connector().iter_customers())
+
+
+@asset(key=["stripe", "invoices"], group_name="sources", description="Stripe Invoices with their lines, landed raw.")
+def stripe_invoices(context: AssetExecutionContext, hub: HubResource, stripe: StripeResource):
+    return _land(context, hub, "stripe", "invoice", stripe.connector().iter_invoices())
+
+
+@asset(key=["salesforce", "accounts"], group_name="sources", description="Salesforce Accounts, landed raw.")
+def salesforce_accounts(context: AssetExecutionContext, hub: HubResource, salesforce: SalesforceResource):
+    return _land(context, hub, "salesforce", "account", salesforce.connector().iter_accounts(), id_field="Id")
+
+
+@asset(
+    key=["quickbooks", "customers"],
+    group_name="sources",
+    deps=[AssetKey(["sync", "quickbooks", "customers"])],
+    description="QuickBooks Customers as they are after Concord's writes, landed raw.",
+)
+def quickbooks_customers(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
+    return _land(context, hub, "quickbooks", "customer", quickbooks.connector().iter_customers(), id_field="Id")
+
+
+@asset(
+    key=["quickbooks", "invoices"],
+    group_name="sources",
+    deps=[AssetKey(["sync", "quickbooks", "invoices"])],
+    description="QuickBooks Invoices as they are after Concord's writes, landed raw.",
+)
+def quickbooks_invoices(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
+    return _land(context, hub, "quickbooks", "invoice", quickbooks.connector().iter_invoices(), id_field="Id")

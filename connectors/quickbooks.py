@@ -1,0 +1,218 @@
+"""QuickBooks Online connector over the official python-quickbooks SDK.
+
+Reads page through the query endpoint (STARTPOSITION/MAXRESULTS); writes go through the SDK's
+create/update/delete calls with a `requestid`, so a retried write is replayed by QuickBooks instead
+of being applied twice. Payloads are plain dicts with Decimal money, sent as exact JSON numbers.
+Faults surface as the SDK's exceptions (quickbooks.exceptions.*), carrying QuickBooks' error code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import requests
+from quickbooks import QuickBooks
+from quickbooks.exceptions import QuickbooksException
+from requests_oauthlib import OAuth2Session
+
+from connectors.qbo_query import Filter, quote, select
+
+__all__ = ["QuickBooksConnector", "quote"]
+
+MAX_REQUEST_ID_LENGTH = 50  # QuickBooks rejects longer requestid values
+MAX_PAGE_SIZE = 1000  # QuickBooks caps MAXRESULTS at 1000
+RETRYABLE_CODES = frozenset({3001, 10000})  # throttled (429); system failure (5xx)
+
+T = TypeVar("T")
+
+
+class _TrustingSession(OAuth2Session):
+    """An OAuth2 session that keeps the CA bundle it was given.
+
+    requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override `session.verify` (psf/requests#3829),
+    and the SDK passes no per-request `verify`, so without this the bundle would be ignored.
+    """
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if self.verify not in (None, True):
+            settings["verify"] = self.verify
+        return settings
+
+
+_DECIMAL_MARK = "\u2063qbo-decimal:"
+_DECIMAL_TOKEN = re.compile('"' + _DECIMAL_MARK + r'(-?[0-9.Ee+-]+)"')
+
+
+def _mark_decimals(value: Any) -> Any:
+    if isinstance(value, float):
+        raise TypeError("money must not be a float: use Decimal")
+    if isinstance(value, Decimal):
+        return _DECIMAL_MARK + str(value)
+    if isinstance(value, dict):
+        return {key: _mark_decimals(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mark_decimals(item) for item in value]
+    return value
+
+
+def encode_payload(payload: dict) -> bytes:
+    """UTF-8 JSON with Decimals written as exact numbers (the SDK's own encoder would write strings)."""
+    text = json.dumps(_mark_decimals(payload), ensure_ascii=False)
+    return _DECIMAL_TOKEN.sub(lambda match: match.group(1), text).encode("utf-8")
+
+
+def _check_request_id(request_id: str) -> str:
+    if not request_id or len(request_id) > MAX_REQUEST_ID_LENGTH:
+        raise ValueError(f"requestid must be 1..{MAX_REQUEST_ID_LENGTH} characters, got {len(request_id or '')}")
+    return request_id
+
+
+def _is_retryable(error: Exception) -> bool:
+    if isinstance(error, requests.ConnectionError | requests.Timeout):
+        return True
+    return isinstance(error, QuickbooksException) and error.error_code in RETRYABLE_CODES
+
+
+class QuickBooksConnector:
+    def __init__(
+        self,
+        base_url: str,
+        realm_id: str,
+        access_token: str,
+        ca_bundle: str | None = None,
+        minorversion: int = 75,
+        max_attempts: int = 4,
+        retry_wait_seconds: float = 0.5,
+    ) -> None:
+        # The session is built here from the access token, as the SDK's _start_session would build
+        # it from an intuitlib AuthClient; AuthClient itself fetches Intuit's OpenID discovery
+        # document over the internet on construction, which a token-holding client does not need.
+        self.client = QuickBooks(company_id=realm_id, minorversion=minorversion, use_decimal=True)
+        self.client.api_url_v3 = base_url.rstrip("/") + "/v3"
+        session = _TrustingSession(token={"access_token": access_token, "token_type": "Bearer"})
+        if ca_bundle:
+            session.verify = str(ca_bundle)
+        self.client.session = session
+        self.realm_id = realm_id
+        self.max_attempts = max(1, max_attempts)
+        self.retry_wait_seconds = retry_wait_seconds
+        self._service_item_ref: dict | None = None
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> QuickBooksConnector:
+        """QUICKBOOKS_BASE_URL, QUICKBOOKS_REALM_ID, QUICKBOOKS_ACCESS_TOKEN, optional CONCORD_CA_BUNDLE."""
+        env = os.environ if environ is None else environ
+        return cls(
+            base_url=env.get("QUICKBOOKS_BASE_URL", "https://quickbooks.api.intuit.com"),
+            realm_id=env["QUICKBOOKS_REALM_ID"],
+            access_token=env["QUICKBOOKS_ACCESS_TOKEN"],
+            ca_bundle=env.get("CONCORD_CA_BUNDLE") or None,
+        )
+
+    # ---- plumbing ---------------------------------------------------------------------------
+    def _call(self, operation: Callable[[], T]) -> T:
+        """Retries throttling and system faults; writes are safe to retry because of requestid."""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return operation()
+            except Exception as error:
+                if attempt == self.max_attempts or not _is_retryable(error):
+                    raise
+                time.sleep(min(self.retry_wait_seconds * 2 ** (attempt - 1), 8.0))
+        raise AssertionError("unreachable")
+
+    def query(self, statement: str) -> dict:
+        """The QueryResponse of one statement (UTF-8 body: http.client would send a str as Latin-1)."""
+        return self._call(lambda: self.client.query(statement.encode("utf-8")))["QueryResponse"]
+
+    def _pages(self, entity: str, page_size: int, changed_since: datetime | None) -> Iterator[dict]:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
+        where: list[Filter] = []
+        order_by = "Id"
+        if changed_since is not None:
+            where.append(Filter("MetaData.LastUpdatedTime", ">=", changed_since.isoformat()))
+            order_by = "MetaData.LastUpdatedTime"
+        start = 1
+        while True:
+            statement = select(entity, where, order_by=order_by, start_position=start, max_results=page_size)
+            rows = self.query(statement).get(entity, [])
+            yield from rows
+            if len(rows) < page_size:
+                return
+            start += page_size
+
+    def _write(self, entity: str, payload: dict, request_id: str, kind: str) -> dict:
+        body = encode_payload(payload)
+        request_id = _check_request_id(request_id)
+        send = {
+            "create": self.client.create_object,
+            "update": self.client.update_object,
+            "delete": self.client.delete_object,
+        }[kind]
+        return self._call(lambda: send(entity, body, request_id=request_id))[entity]
+
+    # ---- reads ------------------------------------------------------------------------------
+    def iter_customers(self, page_size: int = MAX_PAGE_SIZE, changed_since: datetime | None = None) -> Iterator[dict]:
+        return self._pages("Customer", page_size, changed_since)
+
+    def iter_invoices(self, page_size: int = MAX_PAGE_SIZE, changed_since: datetime | None = None) -> Iterator[dict]:
+        return self._pages("Invoice", page_size, changed_since)
+
+    def iter_payments(self, page_size: int = MAX_PAGE_SIZE, changed_since: datetime | None = None) -> Iterator[dict]:
+        return self._pages("Payment", page_size, changed_since)
+
+    def count(self, entity: str) -> int:
+        return int(self.query(select(entity, count=True)).get("totalCount", 0))
+
+    def find_customer_by_display_name(self, name: str) -> dict | None:
+        rows = self.query(select("Customer", [Filter("DisplayName", "=", name)])).get("Customer", [])
+        return rows[0] if rows else None
+
+    def find_invoice_by_private_note(self, note: str) -> dict | None:
+        rows = self.query(select("Invoice", [Filter("PrivateNote", "=", note)])).get("Invoice", [])
+        return rows[0] if rows else None
+
+    def get_customer(self, customer_id: str) -> dict:
+        return self._call(lambda: self.client.get_single_object("Customer", customer_id))["Customer"]
+
+    def get_invoice(self, invoice_id: str) -> dict:
+        return self._call(lambda: self.client.get_single_object("Invoice", invoice_id))["Invoice"]
+
+    def service_item_ref(self) -> dict:
+        """{value, name} of the "Services" Item that invoice lines are booked against (cached)."""
+        if self._service_item_ref is None:
+            rows = self.query(select("Item", [Filter("Name", "=", "Services")])).get("Item", [])
+            if not rows:
+                raise LookupError("QuickBooks has no Item named 'Services'")
+            self._service_item_ref = {"value": rows[0]["Id"], "name": rows[0]["Name"]}
+        return dict(self._service_item_ref)
+
+    # ---- writes -----------------------------------------------------------------------------
+    def create_customer(self, payload: dict, request_id: str) -> dict:
+        return self._write("Customer", payload, request_id, "create")
+
+    def update_customer(self, payload: dict, request_id: str) -> dict:
+        """Full update, or sparse when payload has "sparse": True; needs Id and current SyncToken."""
+        return self._write("Customer", payload, request_id, "update")
+
+    def create_invoice(self, payload: dict, request_id: str) -> dict:
+        return self._write("Invoice", payload, request_id, "create")
+
+    def update_invoice(self, payload: dict, request_id: str) -> dict:
+        """Full update, or sparse when payload has "sparse": True; needs Id and current SyncToken."""
+        return self._write("Invoice", payload, request_id, "update")
+
+    def delete_invoice(self, invoice_id: str, sync_token: str, request_id: str) -> None:
+        self._write("Invoice", {"Id": invoice_id, "SyncToken": sync_token}, request_id, "delete")
+
+    def create_payment(self, payload: dict, request_id: str) -> dict:
+        return self._write("Payment", payload, request_id, "create")

@@ -1,0 +1,422 @@
+"""One QuickBooks company (realm): its records, the rules QuickBooks applies on write, and reads.
+
+Each record keeps the properties the client wrote (`fields`) plus bookkeeping (Id, SyncToken,
+times); everything QuickBooks derives (totals, balances, names on references, line ids) is
+recomputed on every read, so a payment or a deletion elsewhere is always reflected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sandboxes.quickbooks import faults, values
+from sandboxes.quickbooks.query import execute, parse
+from sandboxes.quickbooks.schema import (
+    ACCEPTED_PROPERTIES,
+    CURRENCIES,
+    HOME_CURRENCY,
+    MAX_DISPLAY_NAME,
+    MAX_DOC_NUMBER,
+    MAX_NOTES,
+    MAX_PRIVATE_NOTE,
+    QUERYABLE,
+    READ_ONLY,
+)
+
+ENTITIES = ("Account", "Item", "Customer", "Invoice", "Payment")
+WRITABLE = ("Customer", "Invoice", "Payment")
+UPDATABLE = ("Customer", "Invoice")
+DELETABLE = ("Invoice", "Payment")
+FORBIDDEN_NAME_CHARACTERS = (":", "\t", "\n")  # ':' separates parent:child in FullyQualifiedName
+
+
+@dataclass
+class Record:
+    entity: str
+    id: str
+    created: str
+    updated: str
+    fields: dict[str, Any]
+    sync_token: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)  # derived on write (DocNumber, rates)
+
+
+class Company:
+    def __init__(self, realm_id: str, clock: Callable[[], datetime]) -> None:
+        self.realm_id = realm_id
+        self.clock = clock
+        self.records: dict[str, dict[str, Record]] = {name: {} for name in ENTITIES}
+        self.counters: dict[str, int] = {name: 0 for name in ENTITIES}
+        self.next_doc_number = 1001
+        # invoice id -> payment id -> amount applied: balances are derived from this.
+        self.applied: dict[str, dict[str, Decimal]] = {}
+        self._seed_chart_of_accounts()
+
+    # ---- seed -------------------------------------------------------------------------------
+    def _seed_chart_of_accounts(self) -> None:
+        for name, account_type, sub_type, classification in [
+            ("Services", "Income", "ServiceFeeIncome", "Revenue"),
+            ("Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable", "Asset"),
+            ("Undeposited Funds", "Other Current Asset", "UndepositedFunds", "Asset"),
+        ]:
+            self._insert("Account", {
+                "Name": name, "SubAccount": False, "FullyQualifiedName": name, "Active": True,
+                "Classification": classification, "AccountType": account_type, "AccountSubType": sub_type,
+                "CurrentBalance": Decimal("0"), "CurrentBalanceWithSubAccounts": Decimal("0"),
+                "CurrencyRef": values.currency_ref(HOME_CURRENCY),
+            })
+        self._insert("Item", {
+            "Name": "Services", "Active": True, "FullyQualifiedName": "Services", "Taxable": False,
+            "UnitPrice": Decimal("0"), "Type": "Service", "IncomeAccountRef": {"value": "1", "name": "Services"},
+            "PurchaseCost": Decimal("0"), "TrackQtyOnHand": False,
+        })
+
+    def _insert(self, entity: str, fields: dict[str, Any], extra: dict[str, Any] | None = None) -> Record:
+        self.counters[entity] += 1
+        now = values.format_time(self.clock())
+        record = Record(entity, str(self.counters[entity]), now, now, fields, 0, extra or {})
+        self.records[entity][record.id] = record
+        return record
+
+    def _touch(self, record: Record) -> None:
+        record.sync_token += 1
+        record.updated = values.format_time(self.clock())
+
+    # ---- reads ------------------------------------------------------------------------------
+    def get(self, entity: str, record_id: str) -> Record:
+        record = self.records[entity].get(str(record_id))
+        if record is None:
+            raise faults.object_not_found(entity, record_id)
+        return record
+
+    def read(self, entity: str, record_id: str) -> dict:
+        return self.render(self.get(entity, record_id))
+
+    def query(self, statement: str) -> dict:
+        query = parse(statement)
+        canonical = next((name for name in ENTITIES if name.lower() == query.entity.lower()), None)
+        if canonical is None:
+            raise faults.query_parser_error(f"Invalid entity name: {query.entity}")
+        query.entity = canonical
+        balances = self._customer_balances() if canonical == "Customer" else None
+        rows = [self.render(record, balances) for record in self.records[canonical].values()]
+        return execute(query, rows, QUERYABLE[canonical])
+
+    def render(self, record: Record, balances: dict[str, Decimal] | None = None) -> dict:
+        body = {"domain": "QBO", "sparse": False, "Id": record.id, "SyncToken": str(record.sync_token),
+                "MetaData": {"CreateTime": record.created, "LastUpdatedTime": record.updated}}
+        if record.entity == "Customer":
+            derived = self._render_customer(record, balances)
+        elif record.entity == "Invoice":
+            derived = self._render_invoice(record)
+        elif record.entity == "Payment":
+            derived = self._render_payment(record)
+        else:
+            derived = dict(record.fields)
+        return {**derived, **body}
+
+    # ---- writes -----------------------------------------------------------------------------
+    def create(self, entity: str, payload: dict) -> dict:
+        fields = self._writable(entity, payload)
+        normalized, extra = self._validate(entity, fields, existing=None)
+        record = self._insert(entity, normalized, extra)
+        if entity == "Payment":
+            for line in normalized["Line"]:
+                invoice_id = line["LinkedTxn"][0]["TxnId"]
+                self.applied.setdefault(invoice_id, {})[record.id] = line["Amount"]
+                self._touch(self.records["Invoice"][invoice_id])  # QuickBooks bumps the paid invoice too
+        return self.render(record)
+
+    def update(self, entity: str, payload: dict) -> dict:
+        record = self._check_sync_token(entity, payload)
+        fields = self._writable(entity, payload)
+        if payload.get("sparse") is True:
+            fields = {**record.fields, **fields}
+        normalized, extra = self._validate(entity, fields, existing=record)
+        record.fields, record.extra = normalized, {**record.extra, **extra}
+        self._touch(record)
+        return self.render(record)
+
+    def delete(self, entity: str, payload: dict) -> dict:
+        record = self._check_sync_token(entity, payload)
+        if entity == "Invoice":
+            # QuickBooks keeps the payments and leaves their amounts unapplied (a customer credit).
+            for payment_id in self.applied.pop(record.id, {}):
+                payment = self.records["Payment"][payment_id]
+                payment.fields["Line"] = [
+                    line for line in payment.fields["Line"] if line["LinkedTxn"][0]["TxnId"] != record.id
+                ]
+                self._touch(payment)
+        if entity == "Payment":
+            for invoice_id in [line["LinkedTxn"][0]["TxnId"] for line in record.fields["Line"]]:
+                self.applied.get(invoice_id, {}).pop(record.id, None)
+                self._touch(self.records["Invoice"][invoice_id])
+        del self.records[entity][record.id]
+        return {"status": "Deleted", "domain": "QBO", "Id": record.id}
+
+    def edit(self, entity: str, record_id: str, changes: dict) -> dict:
+        """A bookkeeper's edit in the QuickBooks UI: no SyncToken check, same rules otherwise."""
+        record = self.get(entity, record_id)
+        normalized, extra = self._validate(entity, {**record.fields, **changes}, existing=record)
+        record.fields, record.extra = normalized, {**record.extra, **extra}
+        self._touch(record)
+        return self.render(record)
+
+    def _check_sync_token(self, entity: str, payload: dict) -> Record:
+        if "Id" not in payload:
+            raise faults.required_missing("Id")
+        if "SyncToken" not in payload:
+            raise faults.required_missing("SyncToken")
+        record = self.get(entity, str(payload["Id"]))
+        if str(payload["SyncToken"]) != str(record.sync_token):
+            raise faults.stale_object()
+        return record
+
+    def _writable(self, entity: str, payload: dict) -> dict:
+        if not isinstance(payload, dict):
+            raise faults.unsupported_property(entity)
+        for name in payload:
+            if name not in ACCEPTED_PROPERTIES[entity]:
+                raise faults.unsupported_property(name)
+        # A payer states a payment's total; on every other entity TotalAmt is computed.
+        read_only = READ_ONLY - {"TotalAmt"} if entity == "Payment" else READ_ONLY
+        return {name: value for name, value in payload.items() if name not in read_only and value is not None}
+
+    def _validate(self, entity: str, fields: dict, existing: Record | None) -> tuple[dict, dict]:
+        validator = {"Customer": self._validate_customer, "Invoice": self._validate_invoice,
+                     "Payment": self._validate_payment}[entity]
+        return validator(fields, existing)
+
+    # ---- customers --------------------------------------------------------------------------
+    def _validate_customer(self, fields: dict, existing: Record | None) -> tuple[dict, dict]:
+        fields = dict(fields)
+        name = fields.get("DisplayName")
+        if not name:
+            parts = [fields.get(key) for key in ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")]
+            name = " ".join(str(part) for part in parts if part) or fields.get("CompanyName")
+        if not name or not str(name).strip():
+            raise faults.no_name_provided()
+        name = values.text(name, "DisplayName", MAX_DISPLAY_NAME).strip()
+        if any(char in name for char in FORBIDDEN_NAME_CHARACTERS):
+            raise faults.invalid_string("DisplayName", name)
+        for other in self.records["Customer"].values():
+            if other is not existing and other.fields["DisplayName"] == name:
+                raise faults.duplicate_name(name)
+        fields["DisplayName"] = name
+        if "Notes" in fields:
+            values.text(fields["Notes"], "Notes", MAX_NOTES)
+        email = fields.get("PrimaryEmailAddr")
+        if email is not None and not (isinstance(email, dict) and isinstance(email.get("Address"), str)):
+            raise faults.unsupported_property("PrimaryEmailAddr")
+        currency = values.currency_code(fields["CurrencyRef"]) if "CurrencyRef" in fields else None
+        if existing is not None:
+            current = existing.fields["CurrencyRef"]["value"]
+            if currency not in (None, current) and self._customer_has_transactions(existing.id):
+                raise faults.business_validation("You can't change the currency of a customer with transactions.")
+            currency = currency or current
+        fields["CurrencyRef"] = values.currency_ref(currency or HOME_CURRENCY)
+        return fields, {}
+
+    def _customer_has_transactions(self, customer_id: str) -> bool:
+        return any(
+            record.fields["CustomerRef"]["value"] == customer_id
+            for entity in ("Invoice", "Payment")
+            for record in self.records[entity].values()
+        )
+
+    def _customer_balances(self) -> dict[str, Decimal]:
+        """Open balance per customer Id, computed once per read (a query renders every customer)."""
+        balances: dict[str, Decimal] = {}
+        for invoice in self.records["Invoice"].values():
+            customer_id = invoice.fields["CustomerRef"]["value"]
+            balances[customer_id] = balances.get(customer_id, Decimal(0)) + self._invoice_balance(invoice)
+        return balances
+
+    def _render_customer(self, record: Record, balances: dict[str, Decimal] | None = None) -> dict:
+        currency = record.fields["CurrencyRef"]["value"]
+        balance = (balances if balances is not None else self._customer_balances()).get(record.id, Decimal(0))
+        name = record.fields["DisplayName"]
+        return {
+            "Taxable": False, "Job": False, "BillWithParent": False, "PreferredDeliveryMethod": "Print",
+            "Active": True, "PrintOnCheckName": name, **record.fields,
+            "FullyQualifiedName": name,
+            "Balance": values.money(balance, currency), "BalanceWithJobs": values.money(balance, currency),
+        }
+
+    def _customer_ref(self, fields: dict) -> tuple[Record, dict]:
+        if "CustomerRef" not in fields:
+            raise faults.required_missing("CustomerRef")
+        customer_id = values.reference_id(fields["CustomerRef"], "CustomerRef")
+        customer = self.records["Customer"].get(customer_id)
+        if customer is None:
+            raise faults.invalid_reference("CustomerRef", customer_id)
+        return customer, {"value": customer.id, "name": customer.fields["DisplayName"]}
+
+    def _transaction_currency(self, fields: dict, customer: Record) -> str:
+        customer_currency = customer.fields["CurrencyRef"]["value"]
+        currency = values.currency_code(fields["CurrencyRef"]) if "CurrencyRef" in fields else customer_currency
+        if currency != customer_currency:
+            raise faults.business_validation(
+                f"The transaction currency ({currency}) must match the customer's currency ({customer_currency})."
+            )
+        return currency
+
+    def _exchange_rate(self, fields: dict, currency: str) -> Decimal:
+        if currency == HOME_CURRENCY:
+            return Decimal(1)
+        if "ExchangeRate" in fields:
+            return values.amount(fields["ExchangeRate"], "ExchangeRate")
+        return CURRENCIES[currency][2]
+
+    # ---- invoices ---------------------------------------------------------------------------
+    def _validate_invoice(self, fields: dict, existing: Record | None) -> tuple[dict, dict]:
+        fields = dict(fields)
+        customer, fields["CustomerRef"] = self._customer_ref(fields)
+        currency = self._transaction_currency(fields, customer)
+        fields["CurrencyRef"] = values.currency_ref(currency)
+        fields["ExchangeRate"] = self._exchange_rate(fields, currency)
+        lines = fields.get("Line")
+        if not isinstance(lines, list) or not lines:
+            raise faults.required_missing("Line")
+        # A fetched invoice echoes its SubTotalLine back; QuickBooks recomputes it, so drop it.
+        item_lines = [line for line in lines if not _is_subtotal(line)]
+        fields["Line"] = [self._sales_line(line, currency) for line in item_lines]
+        for key in ("TxnDate", "DueDate"):
+            if key in fields:
+                fields[key] = values.txn_date(fields[key], key)
+        if "PrivateNote" in fields:
+            values.text(fields["PrivateNote"], "PrivateNote", MAX_PRIVATE_NOTE)
+        extra: dict[str, Any] = {}
+        if "DocNumber" in fields:
+            values.text(fields["DocNumber"], "DocNumber", MAX_DOC_NUMBER)
+        elif existing is None:
+            extra["DocNumber"] = str(self.next_doc_number)
+            self.next_doc_number += 1
+        if existing is not None:
+            applied = sum(self.applied.get(existing.id, {}).values(), Decimal(0))
+            if sum((line["Amount"] for line in fields["Line"]), Decimal(0)) < applied:
+                raise faults.business_validation("The invoice total can't be less than the payments applied to it.")
+        return fields, extra
+
+    def _sales_line(self, line: Any, currency: str) -> dict:
+        if not isinstance(line, dict):
+            raise faults.unsupported_property("Line")
+        detail_type = line.get("DetailType")
+        if detail_type is None:
+            raise faults.required_missing("Line.DetailType")
+        if detail_type != "SalesItemLineDetail" and detail_type != "DescriptionOnly":
+            raise faults.unsupported_property(f"Line.DetailType={detail_type}")
+        if "Amount" not in line:
+            raise faults.required_missing("Line.Amount")
+        amount = values.money(values.amount(line["Amount"], "Line.Amount"), currency)
+        result = {key: value for key, value in line.items() if key not in ("Id",)}
+        result["Amount"] = amount
+        if detail_type == "SalesItemLineDetail":
+            detail = dict(line.get("SalesItemLineDetail") or {})
+            item_id = values.reference_id(detail.get("ItemRef", {"value": "1"}), "ItemRef")
+            item = self.records["Item"].get(item_id)
+            if item is None:
+                raise faults.invalid_reference("ItemRef", item_id)
+            detail["ItemRef"] = {"value": item.id, "name": item.fields["Name"]}
+            if "Qty" in detail:
+                detail["Qty"] = values.amount(detail["Qty"], "Qty")
+            if "UnitPrice" in detail:
+                detail["UnitPrice"] = values.amount(detail["UnitPrice"], "UnitPrice")
+            if "Qty" in detail and "UnitPrice" in detail:
+                expected = values.money(detail["Qty"] * detail["UnitPrice"], currency)
+                if expected != amount:
+                    raise faults.amount_mismatch(line["Amount"])
+            detail.setdefault("TaxCodeRef", {"value": "NON"})
+            result["SalesItemLineDetail"] = detail
+        return result
+
+    def _invoice_total(self, record: Record) -> Decimal:
+        return sum((line["Amount"] for line in record.fields["Line"]), Decimal(0))
+
+    def _invoice_balance(self, record: Record) -> Decimal:
+        return self._invoice_total(record) - sum(self.applied.get(record.id, {}).values(), Decimal(0))
+
+    def _render_invoice(self, record: Record) -> dict:
+        fields = record.fields
+        currency = fields["CurrencyRef"]["value"]
+        total = values.money(self._invoice_total(record), currency)
+        balance = values.money(self._invoice_balance(record), currency)
+        lines = [
+            {"Id": str(number), "LineNum": number, **line}
+            for number, line in enumerate(fields["Line"], start=1)
+        ]
+        lines.append({"Amount": total, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}})
+        txn_date = fields.get("TxnDate") or record.created[:10]
+        body = {
+            "AllowIPNPayment": False, "AllowOnlinePayment": False, "AllowOnlineCreditCardPayment": False,
+            "AllowOnlineACHPayment": False, "CustomField": [], "PrintStatus": "NotSet", "EmailStatus": "NotSet",
+            "ApplyTaxAfterDiscount": False, **record.extra, **fields,
+            "TxnDate": txn_date, "DueDate": fields.get("DueDate") or txn_date,
+            "Line": lines, "TxnTaxDetail": {"TotalTax": Decimal(0)},
+            "LinkedTxn": [{"TxnId": paid_by, "TxnType": "Payment"} for paid_by in self.applied.get(record.id, {})],
+            "TotalAmt": total, "Balance": balance,
+        }
+        if currency != HOME_CURRENCY:
+            rate = fields["ExchangeRate"]
+            body["HomeTotalAmt"] = values.money(total * rate, HOME_CURRENCY)
+            body["HomeBalance"] = values.money(balance * rate, HOME_CURRENCY)
+        return body
+
+    # ---- payments ---------------------------------------------------------------------------
+    def _validate_payment(self, fields: dict, existing: Record | None) -> tuple[dict, dict]:
+        fields = dict(fields)
+        customer, fields["CustomerRef"] = self._customer_ref(fields)
+        currency = self._transaction_currency(fields, customer)
+        fields["CurrencyRef"] = values.currency_ref(currency)
+        fields["ExchangeRate"] = self._exchange_rate(fields, currency)
+        if "TotalAmt" not in fields:
+            raise faults.required_missing("TotalAmt")
+        total = values.money(values.amount(fields["TotalAmt"], "TotalAmt"), currency)
+        fields["TotalAmt"] = total
+        lines = [self._payment_line(line, customer, currency) for line in fields.get("Line") or []]
+        if sum((line["Amount"] for line in lines), Decimal(0)) > total:
+            raise faults.business_validation("The amount applied to invoices exceeds the payment total.")
+        fields["Line"] = lines
+        if "TxnDate" in fields:
+            fields["TxnDate"] = values.txn_date(fields["TxnDate"], "TxnDate")
+        if "PrivateNote" in fields:
+            values.text(fields["PrivateNote"], "PrivateNote", MAX_PRIVATE_NOTE)
+        fields.setdefault("DepositToAccountRef", {"value": "3", "name": "Undeposited Funds"})
+        return fields, {}
+
+    def _payment_line(self, line: Any, customer: Record, currency: str) -> dict:
+        if not isinstance(line, dict) or "Amount" not in line:
+            raise faults.required_missing("Line.Amount")
+        linked = line.get("LinkedTxn")
+        if not isinstance(linked, list) or len(linked) != 1 or linked[0].get("TxnType") != "Invoice":
+            raise faults.required_missing("Line.LinkedTxn")
+        invoice_id = str(linked[0].get("TxnId"))
+        invoice = self.records["Invoice"].get(invoice_id)
+        if invoice is None:
+            raise faults.invalid_reference("LinkedTxn", invoice_id)
+        if invoice.fields["CustomerRef"]["value"] != customer.id:
+            raise faults.business_validation("The invoice belongs to a different customer than the payment.")
+        amount = values.money(values.amount(line["Amount"], "Line.Amount"), currency)
+        if amount <= 0 or amount > self._invoice_balance(invoice):
+            raise faults.business_validation(f"The amount applied to invoice {invoice_id} exceeds its open balance.")
+        return {"Amount": amount, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}
+
+    def _render_payment(self, record: Record) -> dict:
+        fields = record.fields
+        total = fields["TotalAmt"]
+        applied = sum((line["Amount"] for line in fields["Line"]), Decimal(0))
+        currency = fields["CurrencyRef"]["value"]
+        return {
+            "ProcessPayment": False, **fields,
+            "TxnDate": fields.get("TxnDate") or record.created[:10],
+            "TotalAmt": total, "UnappliedAmt": values.money(total - applied, currency),
+        }
+
+
+
+def _is_subtotal(line: Any) -> bool:
+    return isinstance(line, dict) and line.get("DetailType") == "SubTotalLineDetail"

@@ -1,0 +1,174 @@
+"""QuickBooks Online error bodies, shaped as the real API sends them.
+
+Handlers raise `Fault`; the server turns it into `{"Fault": {"Error": [...], "type": ...}, "time": ...}`
+with the HTTP status QuickBooks uses (400 for validation, 401 for authentication).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Fault(Exception):
+    code: str
+    message: str
+    detail: str
+    element: str = ""
+    fault_type: str = "ValidationFault"
+    status: int = 400
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self, time: str) -> dict:
+        error = {"Message": self.message, "Detail": self.detail, "code": self.code, "element": self.element}
+        return {"Fault": {"Error": [error], "type": self.fault_type}, "time": time}
+
+
+def authentication_failed() -> Fault:
+    return Fault(
+        code="3200",
+        message="message=AuthenticationFailed; errorCode=003200; statusCode=401",
+        detail="Token revoked or expired",
+        fault_type="AUTHENTICATION",
+        status=401,
+        headers={"WWW-Authenticate": 'Bearer realm="Intuit", error="invalid_token"'},
+    )
+
+
+def realm_not_authorized(realm_id: str) -> Fault:
+    return Fault(
+        code="3100",
+        message="message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
+        detail=f"The token is not authorized for company {realm_id}",
+        fault_type="SERVICE",
+        status=403,
+    )
+
+
+def throttled() -> Fault:
+    return Fault(
+        code="3001",
+        message="message=ThrottleExceeded; errorCode=003001; statusCode=429",
+        detail="The request limit was reached.",
+        fault_type="SERVICE",
+        status=429,
+    )
+
+
+def unsupported_operation(what: str) -> Fault:
+    return Fault(code="500", message="Unsupported Operation", detail=f"Operation {what} is not supported.")
+
+
+def object_not_found(entity: str, object_id: str) -> Fault:
+    return Fault(
+        code="610",
+        message="Object Not Found",
+        detail=f"Object Not Found : Something you're trying to use has been made inactive. "
+        f"Check the fields with accounts, customers, items, vendors or employees. ({entity} {object_id})",
+    )
+
+
+def unsupported_property(name: str) -> Fault:
+    return Fault(
+        code="2010",
+        message="Request has invalid or unsupported property",
+        detail=f"Property Name:{name} specified is unsupported or invalid",
+        element=name,
+    )
+
+
+def required_missing(element: str) -> Fault:
+    return Fault(
+        code="2020",
+        message="Required param missing, need to supply the required value for the API",
+        detail=f"Required parameter {element} is missing in the request",
+        element=element,
+    )
+
+
+def invalid_string(element: str, value: str) -> Fault:
+    return Fault(
+        code="2040",
+        message="Invalid String. The String may contain unsupported or illegal chars",
+        detail=f"Element contains invalid characters. {value}",
+        element=element,
+    )
+
+
+def string_length(element: str, maximum: int, supplied: int) -> Fault:
+    return Fault(
+        code="2050",
+        message="String length is either shorter or longer than supported by specification",
+        detail=f"String length specified does not match the supported length. Min:0 Max:{maximum} supplied:{supplied}",
+        element=element,
+    )
+
+
+def invalid_reference(element: str, value: object) -> Fault:
+    return Fault(
+        code="2500",
+        message="Invalid Reference Id",
+        detail=f"Invalid Reference Id : {element} id {value} not found",
+        element=element,
+    )
+
+
+def invalid_number(element: str, value: object) -> Fault:
+    return Fault(
+        code="2010",
+        message="Request has invalid or unsupported property",
+        detail=f"Property Name:{element} has an invalid number value {value!r}",
+        element=element,
+    )
+
+
+def invalid_date(element: str, value: object) -> Fault:
+    detail = f"Invalid date format for {element}: {value!r}"
+    return Fault(code="2040", message="Invalid Date", detail=detail, element=element)
+
+
+def query_parser_error(detail: str) -> Fault:
+    return Fault(code="4000", message="Error parsing query", detail=f"QueryParserError: {detail}")
+
+
+def stale_object() -> Fault:
+    return Fault(
+        code="5010",
+        message="Stale Object Error",
+        detail="Stale Object Error : You and another user were working on the same thing. "
+        "The other user finished before you did, so your work was not saved.",
+    )
+
+
+def business_validation(detail: str) -> Fault:
+    return Fault(
+        code="6000",
+        message="A business validation error has occurred while processing your request",
+        detail=f"Business Validation Error: {detail}",
+    )
+
+
+def amount_mismatch(supplied: object) -> Fault:
+    return Fault(
+        code="6070",
+        message="Amount calculation incorrect in the request",
+        detail=f"Amount is not equal to UnitPrice * Qty. Supplied value:{supplied}",
+        element="Line.Amount",
+    )
+
+
+def no_name_provided() -> Fault:
+    return Fault(
+        code="6080",
+        message="No Name Provided",
+        detail="Title, GivenName, MiddleName, FamilyName, DisplayName, Suffix - one of these must be non-empty",
+    )
+
+
+def duplicate_name(name: str) -> Fault:
+    return Fault(
+        code="6240",
+        message="Duplicate Name Exists Error",
+        detail="The name supplied already exists. : Another customer, vendor or employee is already using this "
+        f"name. Please use a different name. Name={name}",
+    )

@@ -1,0 +1,105 @@
+"""Which properties each QuickBooks entity accepts, from the v3 XSDs (minorversion 75).
+
+A request with a property not listed here gets the real 2010 "unsupported property" fault, so a
+mapping that misspells a field fails in tests instead of being silently dropped.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+_INTUIT_ENTITY = {"Id", "SyncToken", "MetaData", "CustomField", "AttachableRef", "domain", "sparse", "status"}
+
+_NAME_BASE = {
+    "IntuitId", "Organization", "Title", "GivenName", "MiddleName", "FamilyName", "Suffix", "FullyQualifiedName",
+    "CompanyName", "DisplayName", "PrintOnCheckName", "UserId", "Active", "V4IDPseudonym", "PrimaryPhone",
+    "AlternatePhone", "Mobile", "Fax", "PrimaryEmailAddr", "WebAddr", "OtherContactInfo", "DefaultTaxCodeRef",
+}
+
+_CUSTOMER = {
+    "Taxable", "BillAddr", "ShipAddr", "OtherAddr", "ContactName", "AltContactName", "Notes", "Job",
+    "BillWithParent", "RootCustomerRef", "ParentRef", "Level", "CustomerTypeRef", "SalesTermRef", "SalesRepRef",
+    "TaxGroupCodeRef", "TaxRateRef", "PaymentMethodRef", "CCDetail", "PriceLevelRef", "Balance", "OpenBalanceDate",
+    "BalanceWithJobs", "CreditLimit", "AcctNum", "CurrencyRef", "OverDueBalance", "TotalRevenue", "TotalExpense",
+    "PreferredDeliveryMethod", "ResaleNum", "JobInfo", "TDSEnabled", "CustomerEx", "SecondaryTaxIdentifier",
+    "ARAccountRef", "PrimaryTaxIdentifier", "TaxExemptionReasonId", "IsProject", "BusinessNumber", "GSTIN",
+    "GSTRegistrationType", "IsCISContractor", "ClientCompanyId", "ClientEntityId", "Source", "TaxRegime",
+}
+
+_TRANSACTION = {
+    "DocNumber", "TxnDate", "TxnSubType", "DepartmentRef", "CurrencyRef", "ExchangeRate", "PrivateNote",
+    "TxnStatus", "LinkedTxn", "Line", "TxnTaxDetail", "TxnSource", "TaxFormType", "TaxFormNum",
+    "TransactionLocationType", "Tag", "TxnApprovalInfo", "RecurDataRef", "RecurringInfo", "ProjectRef",
+    "TotalCostAmount", "HomeTotalCostAmount",
+}
+
+_SALES_TRANSACTION = {
+    "AutoDocNumber", "CustomerRef", "CustomerMemo", "BillAddr", "ShipAddr", "FreeFormAddress", "ShipFromAddr",
+    "RemitToRef", "ClassRef", "SalesTermRef", "DueDate", "SalesRepRef", "PONumber", "FOB", "ShipMethodRef",
+    "ShipDate", "TrackingNum", "GlobalTaxCalculation", "TotalAmt", "HomeTotalAmt", "ApplyTaxAfterDiscount",
+    "ShippingTaxIncludedInTotalTax", "TemplateRef", "PrintStatus", "EmailStatus", "BillEmail", "BillEmailCc",
+    "BillEmailBcc", "ARAccountRef", "Balance", "HomeBalance", "FinanceCharge", "PaymentMethodRef", "PaymentRefNum",
+    "PaymentType", "CheckPayment", "CreditCardPayment", "DepositToAccountRef", "DeliveryInfo", "DiscountRate",
+    "DiscountAmt", "GovtTxnRefIdentifier", "TaxExemptionRef",
+}
+
+_INVOICE = {
+    "Deposit", "AllowIPNPayment", "AllowOnlinePayment", "AllowOnlineCreditCardPayment", "AllowOnlineACHPayment",
+    "AllowOnlinePayPalPayment", "AllowOnlineAffirmPayment", "EInvoiceStatus", "ECloudStatusTimeStamp", "CfdiUse",
+    "Exportation", "GlobalInfo", "invoiceStatus", "callToAction", "invoiceStatusLog", "InvoiceEx", "LessCIS",
+    "InvoiceLink", "PaymentDetailsMessage", "ConvenienceFeeDetail", "EnabledSurchargeInfo",
+    "InvoiceLinkSecurityCode", "InvoiceLinkExpiryDate", "AutoPayEligible", "SchedulePayEligible",
+    "ScheduledPaymentId", "GratuityEnabled", "FinancingProductType", "SubscriptionPaymentsSetting",
+    "TxnRetainageDetail",
+}
+
+_PAYMENT = {
+    "CustomerRef", "RemitToRef", "ARAccountRef", "DepositToAccountRef", "PaymentMethodRef", "PaymentRefNum",
+    "PaymentType", "CheckPayment", "CreditCardPayment", "TotalAmt", "UnappliedAmt", "ProcessPayment",
+    "PaymentExtendedType", "PaymentEx",
+}
+
+ACCEPTED_PROPERTIES: dict[str, set[str]] = {
+    "Customer": _INTUIT_ENTITY | _NAME_BASE | _CUSTOMER,
+    "Invoice": _INTUIT_ENTITY | _TRANSACTION | _SALES_TRANSACTION | _INVOICE,
+    "Payment": _INTUIT_ENTITY | _TRANSACTION | _PAYMENT,
+}
+
+# Properties QuickBooks computes; a client may echo them back (a full update of a fetched object)
+# but what it sends is ignored.
+READ_ONLY = {
+    "Id", "SyncToken", "MetaData", "domain", "sparse", "status", "FullyQualifiedName", "Balance",
+    "BalanceWithJobs", "TotalAmt", "HomeTotalAmt", "HomeBalance", "LinkedTxn", "UnappliedAmt", "TxnTaxDetail",
+}
+
+# Filterable / sortable properties per entity (QuickBooks rejects others with 4001).
+QUERYABLE: dict[str, set[str]] = {
+    "Customer": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "DisplayName", "GivenName",
+                 "FamilyName", "CompanyName", "PrimaryEmailAddr", "Active", "Balance", "FullyQualifiedName",
+                 "CurrencyRef"},
+    "Invoice": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "DocNumber", "TxnDate", "DueDate",
+                "CustomerRef", "TotalAmt", "Balance", "PrivateNote", "CurrencyRef"},
+    "Payment": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "TxnDate", "CustomerRef", "TotalAmt",
+                "PrivateNote", "PaymentRefNum", "CurrencyRef"},
+    "Item": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "Name", "Type", "Active"},
+    "Account": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "Name", "AccountType", "Active",
+                "Classification"},
+}
+
+# Currencies the sandbox company has enabled (multicurrency on, home USD): name, decimals, rate to USD.
+HOME_CURRENCY = "USD"
+CURRENCIES: dict[str, tuple[str, int, Decimal]] = {
+    "USD": ("United States Dollar", 2, Decimal("1")),
+    "EUR": ("Euro", 2, Decimal("1.08")),
+    "GBP": ("British Pound Sterling", 2, Decimal("1.27")),
+    "CAD": ("Canadian Dollar", 2, Decimal("0.73")),
+    "AUD": ("Australian Dollar", 2, Decimal("0.66")),
+    "CHF": ("Swiss Franc", 2, Decimal("1.12")),
+    "JPY": ("Japanese Yen", 0, Decimal("0.0067")),
+    "KWD": ("Kuwaiti Dinar", 3, Decimal("3.25")),
+}
+
+MAX_DISPLAY_NAME = 500
+MAX_DOC_NUMBER = 21
+MAX_PRIVATE_NOTE = 4000
+MAX_NOTES = 2000

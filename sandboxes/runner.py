@@ -1,0 +1,75 @@
+"""Start the embedded sandboxes and describe them as environment variables.
+
+`concord demo`, `concord ui`, `concord sandbox up` and the tests all start sandboxes through
+`start_sandboxes`, so they meet the same servers a developer does.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandboxes.quickbooks import QuickBooksSandbox
+from sandboxes.salesforce import SalesforceSandbox
+from sandboxes.seed import SeedData, build_seed
+from sandboxes.stripe import StripeSandbox
+from sandboxes.tls import LocalCA, create_local_ca
+
+log = logging.getLogger("concord.sandbox")
+
+SANDBOX_CLASSES = {
+    "stripe": StripeSandbox,
+    "salesforce": SalesforceSandbox,
+    "quickbooks": QuickBooksSandbox,
+}
+
+
+@dataclass
+class RunningSandboxes:
+    seed: SeedData
+    tls: LocalCA
+    servers: dict[str, object] = field(default_factory=dict)
+
+    def environment(self) -> dict[str, str]:
+        """The `export` lines that point Concord (or any client) at these sandboxes."""
+        env = {"CONCORD_CA_BUNDLE": str(self.tls.bundle_path)}
+        for server in self.servers.values():
+            env.update(server.credentials())
+        return env
+
+    def base_url(self, system: str) -> str:
+        return self.servers[system].base_url
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+    def __enter__(self) -> RunningSandboxes:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def start_sandboxes(
+    systems: list[str] | None = None,
+    seed: int = 42,
+    scale: int = 1,
+    state_dir: Path | None = None,
+    ports: dict[str, int] | None = None,
+) -> RunningSandboxes:
+    """Start the named sandboxes (default: all) on loopback over HTTPS with a fresh local CA."""
+    chosen = list(SANDBOX_CLASSES) if systems is None else systems
+    unknown = sorted(set(chosen) - set(SANDBOX_CLASSES))
+    if unknown:
+        raise ValueError(f"unknown sandbox(es) {unknown}; choose from {sorted(SANDBOX_CLASSES)}")
+    directory = state_dir or Path(tempfile.mkdtemp(prefix="concord-sandbox-"))
+    tls = create_local_ca(directory)
+    running = RunningSandboxes(seed=build_seed(seed, scale), tls=tls)
+    for system in chosen:
+        port = (ports or {}).get(system, 0)
+        running.servers[system] = SANDBOX_CLASSES[system](running.seed, tls=tls, port=port).start()
+        log.info("started the %s sandbox at %s", system, running.servers[system].base_url)
+    return running

@@ -1,0 +1,166 @@
+"""The sandbox's in-memory Stripe account: customers, invoices, invoice items and lines.
+
+Callers hold `StripeState.lock` for a whole request (the sandbox does), so every method here
+assumes it runs under that one lock.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+from sandboxes.seed import SeedData, SeedInvoice
+from sandboxes.stripe import objects
+from sandboxes.stripe.errors import StripeApiError, missing
+from sandboxes.stripe.params import optional_int
+
+SECONDS_PER_DAY = 86_400
+
+
+def _seed_lines(invoice: SeedInvoice) -> list[dict[str, Any]]:
+    lines = []
+    for index, seed_line in enumerate(invoice.lines):
+        item_id = objects.stable_id("ii_", invoice.stripe_id, index)
+        item = objects.new_invoice_item(
+            item_id, invoice.customer, invoice.currency, invoice.created,
+            amount=seed_line.quantity * seed_line.unit_amount, quantity=seed_line.quantity,
+            unit_amount=seed_line.unit_amount, description=seed_line.description, invoice_id=invoice.stripe_id,
+        )
+        lines.append(objects.line_from_item(objects.stable_id("il_", invoice.stripe_id, index), item,
+                                            invoice.stripe_id))
+    return lines
+
+
+def _seed_invoice(seed_invoice: SeedInvoice, customer: dict[str, Any]) -> dict[str, Any]:
+    invoice = objects.new_invoice(
+        seed_invoice.stripe_id, customer, seed_invoice.customer, seed_invoice.currency, seed_invoice.created,
+        collection_method="send_invoice", due_date=seed_invoice.due_date,
+    )
+    finalized_at = seed_invoice.created + 60  # finalized a minute after the draft was made
+    invoice["number"] = seed_invoice.number
+    invoice["effective_at"] = finalized_at
+    invoice["webhooks_delivered_at"] = seed_invoice.created
+    invoice["status_transitions"]["finalized_at"] = finalized_at
+    invoice["hosted_invoice_url"] = f"https://invoice.stripe.com/i/acct_sandbox/test_{seed_invoice.stripe_id}"
+    invoice["status"] = seed_invoice.status
+    if seed_invoice.status == "paid":
+        invoice["amount_paid"] = seed_invoice.total
+        invoice["attempted"] = True
+        invoice["attempt_count"] = 1
+        invoice["status_transitions"]["paid_at"] = finalized_at + 5 * SECONDS_PER_DAY
+    return invoice
+
+
+class StripeState:
+    def __init__(self, seed: SeedData) -> None:
+        self.seed = seed
+        self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.ids = objects.IdFactory(self.seed.seed)
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.invoices: dict[str, dict[str, Any]] = {}
+        self.lines: dict[str, list[dict[str, Any]]] = {}  # invoice id -> its lines, in the order added
+        self.invoice_items: dict[str, dict[str, Any]] = {}
+        for account in self.seed.accounts:
+            self.customers[account.stripe_customer_id] = objects.new_customer(
+                account.stripe_customer_id, account.created, name=account.name, email=account.email,
+                currency=account.currency, metadata={"salesforce_account_id": account.salesforce_id},
+            )
+        for seed_invoice in self.seed.invoices:
+            customer = self.customers[seed_invoice.customer]
+            invoice = _seed_invoice(seed_invoice, customer)
+            lines = _seed_lines(seed_invoice)
+            objects.recompute_totals(invoice, lines)
+            self.invoices[invoice["id"]] = invoice
+            self.lines[invoice["id"]] = lines
+            customer["next_invoice_sequence"] += 1
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def customer(self, customer_id: str) -> dict[str, Any]:
+        found = self.customers.get(customer_id)
+        if found is None:
+            raise missing("customer", customer_id)
+        return found
+
+    def invoice(self, invoice_id: str) -> dict[str, Any]:
+        found = self.invoices.get(invoice_id)
+        if found is None:
+            raise missing("invoice", invoice_id)
+        return found
+
+    def rendered_invoice(self, invoice_id: str) -> dict[str, Any]:
+        return objects.render_invoice(self.invoice(invoice_id), self.lines.get(invoice_id, []))
+
+    # -- raw inserts (control API) ---------------------------------------------------------------
+
+    def plant(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Insert an object as given, with defaults only for fields the caller left out."""
+        kind = raw.get("object")
+        fields = copy.deepcopy({key: value for key, value in raw.items() if key != "object"})
+        if kind == "customer":
+            customer_id = fields.get("id") or self.ids.new("cus_", 14)
+            created = fields.get("created") or objects.EPOCH_FALLBACK
+            customer = {**objects.new_customer(customer_id, created), **fields}
+            self.customers[customer_id] = customer
+            return customer
+        if kind == "invoice":
+            return self._plant_invoice(fields)
+        raise StripeApiError(400, f"cannot plant object {kind!r}: use 'customer' or 'invoice'", param="object")
+
+    def _plant_invoice(self, fields: dict[str, Any]) -> dict[str, Any]:
+        invoice_id = fields.get("id") or self.ids.new("in_")
+        currency = fields.get("currency", "usd")
+        created = fields.get("created") or objects.EPOCH_FALLBACK
+        raw_lines = fields.pop("lines", [])
+        if isinstance(raw_lines, dict):  # a list object, as Stripe would send it
+            raw_lines = raw_lines.get("data", [])
+        invoice = objects.new_invoice(invoice_id, self.customers.get(fields.get("customer", "")),
+                                      fields.get("customer", ""), currency, created)
+        lines = []
+        for index, raw_line in enumerate(raw_lines):
+            quantity = raw_line.get("quantity", 1)
+            amount = raw_line.get("amount", 0)
+            item = objects.new_invoice_item(
+                objects.stable_id("ii_", invoice_id, index), invoice["customer"], raw_line.get("currency", currency),
+                created, amount=amount, quantity=quantity, unit_amount=amount // max(quantity, 1),
+                description=raw_line.get("description"), invoice_id=invoice_id,
+            )
+            line = objects.line_from_item(raw_line.get("id") or objects.stable_id("il_", invoice_id, index), item,
+                                          invoice_id)
+            lines.append({**line, **raw_line})
+        objects.recompute_totals(invoice, lines)
+        invoice.update(fields)  # explicit fields (total, status...) win over computed ones
+        self.invoices[invoice_id] = invoice
+        self.lines[invoice_id] = lines
+        return objects.render_invoice(invoice, lines)
+
+
+def newest_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(items, key=lambda item: (item.get("created") or 0, item["id"]), reverse=True)
+
+
+def paginate(ordered: list[dict[str, Any]], params: dict[str, Any], url: str, object_name: str) -> dict[str, Any]:
+    """Stripe cursor pagination over an already ordered list: limit, starting_after, ending_before."""
+    limit = optional_int(params, "limit")
+    if limit is None:
+        limit = 10
+    if not 1 <= limit <= 100:
+        raise StripeApiError(400, f"Invalid limit: must be between 1 and 100 (got {limit})",
+                             code="parameter_invalid_integer", param="limit", replayable=False)
+    ids = [item["id"] for item in ordered]
+    starting_after, ending_before = params.get("starting_after"), params.get("ending_before")
+    if starting_after:
+        if starting_after not in ids:
+            raise missing(object_name, starting_after, param="starting_after")
+        window = ordered[ids.index(starting_after) + 1 :]
+        return objects.list_object(window[:limit], len(window) > limit, url)
+    if ending_before:
+        if ending_before not in ids:
+            raise missing(object_name, ending_before, param="ending_before")
+        window = ordered[: ids.index(ending_before)]
+        return objects.list_object(window[-limit:], len(window) > limit, url)
+    return objects.list_object(ordered[:limit], len(ordered) > limit, url)

@@ -1,0 +1,213 @@
+"""The hub database behind one object: each method is one transaction.
+
+The functions it calls (store.raw, store.outbox, ...) take a Connection, so a caller that needs
+several steps in one transaction (land raw records and move the cursor together) can use
+`with hub.transaction() as conn:` and call them directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from mappings.canonical import Customer, Invoice, Mismatch
+from store import canonical_store, cursors, dead_letters, mismatches, outbox, raw, xref
+from store.db import create_hub_engine, default_database_url
+from store.migrate import upgrade
+from store.records import DeadLetter, LandCounts, MismatchDelta, MismatchRow, OutboxRow, UpsertCounts
+
+
+class Hub:
+    """The hub store. `Hub(url)` owns its engine; `Hub.from_engine(engine)` borrows one."""
+
+    def __init__(self, url: str | None = None, *, max_attempts: int = outbox.DEFAULT_MAX_ATTEMPTS) -> None:
+        self.engine: sa.Engine = create_hub_engine(url or default_database_url())
+        self.max_attempts = max_attempts
+
+    @classmethod
+    def from_engine(cls, engine: sa.Engine, *, max_attempts: int = outbox.DEFAULT_MAX_ATTEMPTS) -> Hub:
+        hub = cls.__new__(cls)
+        hub.engine = engine
+        hub.max_attempts = max_attempts
+        return hub
+
+    def migrate(self) -> None:
+        """Bring the database to the latest schema (a no-op when it already is)."""
+        upgrade(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # raw landing
+
+    def land_raw(
+        self, system: str, entity: str, records: Iterable[tuple[str, dict]], complete: bool = False
+    ) -> LandCounts:
+        with self.transaction() as conn:
+            return raw.land_raw(conn, system, entity, records, complete=complete)
+
+    def raw_payloads(self, system: str, entity: str) -> list[tuple[str, dict]]:
+        with self.transaction() as conn:
+            return raw.raw_payloads(conn, system, entity)
+
+    def raw_version(self, system: str, entity: str, external_id: str) -> int | None:
+        with self.transaction() as conn:
+            return raw.raw_version(conn, system, entity, external_id)
+
+    # canonical records
+
+    def upsert_customers(self, customers: Iterable[Customer]) -> UpsertCounts:
+        with self.transaction() as conn:
+            return canonical_store.upsert_customers(conn, customers)
+
+    def customers(self) -> list[Customer]:
+        with self.transaction() as conn:
+            return canonical_store.customers(conn)
+
+    def upsert_invoices(self, invoices: Iterable[Invoice]) -> UpsertCounts:
+        with self.transaction() as conn:
+            return canonical_store.upsert_invoices(conn, invoices)
+
+    def invoices(self) -> list[Invoice]:
+        with self.transaction() as conn:
+            return canonical_store.invoices(conn)
+
+    def invoice(self, stripe_id: str) -> Invoice | None:
+        with self.transaction() as conn:
+            return canonical_store.invoice(conn, stripe_id)
+
+    # cross-reference
+
+    def link(self, entity: str, canonical_key: str, system: str, external_id: str) -> None:
+        with self.transaction() as conn:
+            xref.link(conn, entity, canonical_key, system, external_id)
+
+    def unlink(self, entity: str, canonical_key: str, system: str) -> None:
+        with self.transaction() as conn:
+            xref.unlink(conn, entity, canonical_key, system)
+
+    def lookup(self, entity: str, canonical_key: str, system: str) -> str | None:
+        with self.transaction() as conn:
+            return xref.lookup(conn, entity, canonical_key, system)
+
+    def reverse_lookup(self, entity: str, system: str, external_id: str) -> str | None:
+        with self.transaction() as conn:
+            return xref.reverse_lookup(conn, entity, system, external_id)
+
+    def links(self, entity: str, system: str) -> dict[str, str]:
+        with self.transaction() as conn:
+            return xref.links(conn, entity, system)
+
+    # cursors
+
+    def get_cursor(self, stream: str) -> tuple[int, str] | None:
+        with self.transaction() as conn:
+            return cursors.get_cursor(conn, stream)
+
+    def set_cursor(self, stream: str, ts: int, id: str) -> None:
+        with self.transaction() as conn:
+            cursors.set_cursor(conn, stream, ts, id)
+
+    # outbox
+
+    def enqueue(
+        self,
+        system: str,
+        entity: str,
+        operation: str,
+        canonical_key: str,
+        idempotency_key: str,
+        payload: dict[str, Any],
+    ) -> OutboxRow:
+        """The row for this idempotency key: newly stored as pending, or the existing one unchanged."""
+        existing = self.outbox_row(idempotency_key)
+        if existing is not None:
+            return existing
+        try:
+            with self.transaction() as conn:
+                return outbox.insert_outbox_row(
+                    conn, system, entity, operation, canonical_key, idempotency_key, payload
+                )
+        except sa.exc.IntegrityError:
+            # Another worker stored the same key between our read and our insert: use its row.
+            row = self.outbox_row(idempotency_key)
+            if row is None:
+                raise
+            return row
+
+    def pending(self, system: str | None = None, entity: str | None = None) -> list[OutboxRow]:
+        with self.transaction() as conn:
+            return outbox.pending(conn, system, entity, self.max_attempts)
+
+    def mark_attempt(self, outbox_id: int) -> None:
+        with self.transaction() as conn:
+            outbox.mark_attempt(conn, outbox_id)
+
+    def mark_done(self, outbox_id: int, external_id: str | None) -> None:
+        with self.transaction() as conn:
+            outbox.mark_done(conn, outbox_id, external_id)
+
+    def mark_failed(self, outbox_id: int, error: str) -> None:
+        with self.transaction() as conn:
+            outbox.mark_failed(conn, outbox_id, error)
+
+    def outbox_row(self, idempotency_key: str) -> OutboxRow | None:
+        with self.transaction() as conn:
+            return outbox.outbox_row(conn, idempotency_key)
+
+    def outbox_counts(self) -> dict[str, int]:
+        with self.transaction() as conn:
+            return outbox.outbox_counts(conn)
+
+    # dead letters
+
+    def dead_letter(
+        self, system: str, entity: str, external_id: str, reason: str, payload: Any, run_id: str | None = None
+    ) -> None:
+        """Record (or count again) a record that could not be processed; secrets are scrubbed first."""
+        args = (system, entity, str(external_id), dead_letters.clean_reason(reason),
+                dead_letters.safe_payload(payload), run_id)
+        with self.transaction() as conn:
+            if dead_letters.bump_dead_letter(conn, *args):
+                return
+        try:
+            with self.transaction() as conn:
+                dead_letters.insert_dead_letter(conn, *args)
+        except sa.exc.IntegrityError:
+            # A concurrent writer inserted it first: count ours on top.
+            with self.transaction() as conn:
+                dead_letters.bump_dead_letter(conn, *args)
+
+    def dead_letters(self, system: str | None = None, entity: str | None = None) -> list[DeadLetter]:
+        with self.transaction() as conn:
+            return dead_letters.list_dead_letters(conn, system, entity)
+
+    def clear_dead_letter(self, system: str, entity: str, external_id: str) -> int:
+        with self.transaction() as conn:
+            return dead_letters.clear_dead_letter(conn, system, entity, str(external_id))
+
+    # mismatches
+
+    def replace_mismatches(self, entity: str, run_id: str, found: list[Mismatch]) -> MismatchDelta:
+        with self.transaction() as conn:
+            return mismatches.replace_mismatches(conn, entity, run_id, found)
+
+    def open_mismatches(self, entity: str | None = None) -> list[MismatchRow]:
+        with self.transaction() as conn:
+            return mismatches.open_mismatches(conn, entity)
+
+    def unalerted_mismatches(self) -> list[MismatchRow]:
+        with self.transaction() as conn:
+            return mismatches.unalerted_mismatches(conn)
+
+    def mark_alerted(self, ids: list[int]) -> None:
+        with self.transaction() as conn:
+            mismatches.mark_alerted(conn, ids)

@@ -1,0 +1,112 @@
+"""The outbox: every vendor write is a row, keyed by its idempotency key, stored BEFORE the call.
+
+A crash between enqueue and the vendor call leaves a pending row; the retry re-enqueues, gets that
+same row back and calls the vendor with the same key, so the vendor deduplicates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from store.hashing import to_jsonable
+from store.records import OutboxRow
+from store.redact import redact_text
+from store.schema import outbox
+from store.timeutil import as_utc, utcnow
+
+DEFAULT_MAX_ATTEMPTS = 5
+MAX_ERROR_CHARS = 2000
+
+
+def _row(row: sa.Row) -> OutboxRow:
+    values = row._asdict()
+    values["created_at"] = as_utc(values["created_at"])
+    values["updated_at"] = as_utc(values["updated_at"])
+    return OutboxRow(**values)
+
+
+def outbox_row(conn: sa.Connection, idempotency_key: str) -> OutboxRow | None:
+    row = conn.execute(sa.select(outbox).where(outbox.c.idempotency_key == idempotency_key)).first()
+    return None if row is None else _row(row)
+
+
+def outbox_row_by_id(conn: sa.Connection, outbox_id: int) -> OutboxRow | None:
+    row = conn.execute(sa.select(outbox).where(outbox.c.id == outbox_id)).first()
+    return None if row is None else _row(row)
+
+
+def insert_outbox_row(
+    conn: sa.Connection,
+    system: str,
+    entity: str,
+    operation: str,
+    canonical_key: str,
+    idempotency_key: str,
+    payload: dict[str, Any],
+) -> OutboxRow:
+    """Insert a pending row; raises IntegrityError if the key exists (the Hub turns that into a re-read)."""
+    now = utcnow()
+    conn.execute(
+        sa.insert(outbox).values(
+            system=system,
+            entity=entity,
+            operation=operation,
+            canonical_key=canonical_key,
+            idempotency_key=idempotency_key,
+            payload=to_jsonable(payload),
+            status="pending",
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    row = outbox_row(conn, idempotency_key)
+    assert row is not None  # just inserted in this transaction
+    return row
+
+
+def pending(
+    conn: sa.Connection, system: str | None = None, entity: str | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+) -> list[OutboxRow]:
+    """Rows still to send: pending, or failed with attempts left; oldest first."""
+    query = sa.select(outbox).where(
+        sa.or_(
+            outbox.c.status == "pending",
+            sa.and_(outbox.c.status == "failed", outbox.c.attempts < max_attempts),
+        )
+    )
+    if system is not None:
+        query = query.where(outbox.c.system == system)
+    if entity is not None:
+        query = query.where(outbox.c.entity == entity)
+    return [_row(row) for row in conn.execute(query.order_by(outbox.c.created_at, outbox.c.id))]
+
+
+def _update(conn: sa.Connection, outbox_id: int, **values: Any) -> None:
+    result = conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id).values(updated_at=utcnow(), **values))
+    if result.rowcount == 0:
+        raise KeyError(f"no outbox row with id {outbox_id}")
+
+
+def mark_attempt(conn: sa.Connection, outbox_id: int) -> None:
+    """Count an attempt before calling the vendor, so a crash mid-call still counts."""
+    _update(conn, outbox_id, attempts=outbox.c.attempts + 1)
+
+
+def mark_done(conn: sa.Connection, outbox_id: int, external_id: str | None) -> None:
+    _update(conn, outbox_id, status="done", external_id=external_id, last_error=None)
+
+
+def mark_failed(conn: sa.Connection, outbox_id: int, error: str) -> None:
+    """Record the failure; the message is scrubbed of keys/tokens/card numbers and truncated."""
+    _update(conn, outbox_id, status="failed", last_error=redact_text(error)[:MAX_ERROR_CHARS])
+
+
+def outbox_counts(conn: sa.Connection) -> dict[str, int]:
+    """Rows per status; every status is present, zero when none."""
+    counts = dict.fromkeys(("pending", "done", "failed"), 0)
+    rows = conn.execute(sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status))
+    counts.update({status: int(count) for status, count in rows.tuples()})
+    return counts

@@ -1,0 +1,134 @@
+"""The whole path on both hub backends: sandboxes -> Dagster assets -> QuickBooks -> reconciliation."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import build_sensor_context
+
+from concord.jobs import run_job
+from connectors.outbox_keys import idempotency_key
+from connectors.quickbooks import QuickBooksConnector
+from connectors.quickbooks_sync import SYSTEM, plan_invoices, push_invoices
+from mappings.quickbooks import invoice_to_quickbooks
+from sandboxes.seed import build_seed
+from tests.e2e.conftest import control
+
+SEED = build_seed(42)
+
+
+def _qb() -> QuickBooksConnector:
+    return QuickBooksConnector(os.environ["QUICKBOOKS_BASE_URL"], os.environ["QUICKBOOKS_REALM_ID"],
+                               os.environ["QUICKBOOKS_ACCESS_TOKEN"], os.environ["CONCORD_CA_BUNDLE"])
+
+
+def _creates(sandboxes) -> list[dict]:
+    """QuickBooks write requests seen by the sandbox (creates and updates are POSTs outside /query)."""
+    return [r for r in control(sandboxes, "quickbooks", "/_sandbox/requests")
+            if r["method"] == "POST" and not r["path"].endswith("/query")]
+
+
+def test_first_sync_fills_quickbooks_and_second_sync_writes_nothing(concord_env, hub, sandboxes, dagster_instance):
+    """Input: the seeded company (12 customers incl. O'Brien \\ "x", JPY and KWD invoices); sync twice."""
+    first = run_job("concord_sync", dagster_instance)
+    assert first.success
+    qb = _qb()
+    assert len(list(qb.iter_customers())) == len(SEED.accounts)
+    assert len(list(qb.iter_invoices())) == len(SEED.invoices)
+    assert hub.open_mismatches() == []
+    writes_after_first = len(_creates(sandboxes))
+    paid = sum(invoice.status == "paid" for invoice in SEED.invoices)
+    assert writes_after_first == len(SEED.accounts) + len(SEED.invoices) + paid
+
+    second = run_job("concord_sync", dagster_instance)
+    assert second.success
+    assert len(_creates(sandboxes)) == writes_after_first, "second sync must not write"
+    assert hub.outbox_counts().get("done") == writes_after_first
+    assert hub.open_mismatches() == []
+
+
+def test_quickbooks_lookup_of_a_name_with_quote_and_backslash(concord_env, hub, dagster_instance):
+    """Input: the Stripe customer named O'Brien \\ "x"; after sync QuickBooks finds it by that exact name."""
+    assert run_job("concord_sync", dagster_instance).success
+    found = _qb().find_customer_by_display_name('O\'Brien \\ "x"')
+    assert found is not None and found["DisplayName"] == 'O\'Brien \\ "x"'
+    assert _qb().find_customer_by_display_name("O'Brien") is None
+
+
+def _materialize_up_to_customer_sync(dagster_instance):
+    """Read, map and push customers, but leave every invoice unsynced."""
+    from dagster import AssetSelection, materialize
+
+    from assets.definitions import ALL_ASSETS, defs
+
+    selection = AssetSelection.assets(
+        ["stripe", "customers"], ["stripe", "invoices"], ["salesforce", "accounts"], ["canonical", "customers"],
+        ["canonical", "invoices"], ["sync", "quickbooks", "customers"],
+    )
+    result = materialize(ALL_ASSETS, selection=selection, resources=defs.resources, instance=dagster_instance)
+    assert result.success
+
+
+def test_crash_between_outbox_row_and_vendor_call_creates_no_duplicate(concord_env, hub, sandboxes, dagster_instance):
+    """Input: every invoice's outbox row stored, then the process 'dies' (a) before calling QuickBooks, and
+    for one invoice (b) after QuickBooks wrote but before the row was marked done; the next run writes each once."""
+    _materialize_up_to_customer_sync(dagster_instance)
+    assert plan_invoices(hub) >= len(SEED.invoices)  # (a) rows and keys stored, crash before any call
+    qb = _qb()
+    assert list(qb.iter_invoices()) == []
+    crashed = hub.invoices()[0]
+    row = hub.outbox_row(idempotency_key("invoice", "create", crashed.stripe_id))
+    assert row is not None and row.status == "pending"
+    customer_ref = hub.lookup("customer", crashed.customer_stripe_id, SYSTEM)
+    qb.create_invoice(invoice_to_quickbooks(crashed, customer_ref, qb.service_item_ref()),
+                      request_id=row.idempotency_key)  # (b) QuickBooks wrote; the crash lost the answer
+
+    counts = push_invoices(hub, qb)
+    assert counts.failed == 0 and counts.waiting == 0
+    assert counts.adopted == 1  # the crashed write was found, not repeated
+    notes = [invoice.get("PrivateNote") for invoice in qb.iter_invoices()]
+    assert len(notes) == len(SEED.invoices)
+    assert len(set(notes)) == len(notes), "no invoice may be written twice"
+    assert hub.outbox_counts().get("pending", 0) == 0
+
+
+def test_bad_invoices_go_to_dead_letters_and_the_rest_sync(concord_env, hub, sandboxes, dagster_instance):
+    """Input: two planted Stripe invoices: one in currency 'xts' (unknown), one whose customer does not exist."""
+    template = {"object": "invoice", "status": "open", "total": 1000, "subtotal": 1000, "amount_due": 1000,
+                "amount_paid": 0, "amount_remaining": 1000, "created": 1770000000, "number": "BAD-1"}
+    control(sandboxes, "stripe", "/_sandbox/objects",
+            {**template, "id": "in_badcurrency0000000000001", "currency": "xts",
+             "customer": SEED.accounts[0].stripe_customer_id})
+    control(sandboxes, "stripe", "/_sandbox/objects",
+            {**template, "id": "in_orphan000000000000000001", "currency": "usd", "customer": "cus_doesnotexist01"})
+    assert run_job("concord_sync", dagster_instance).success
+    letters = {letter.external_id: letter.reason for letter in hub.dead_letters()}
+    assert "currency" in letters["in_badcurrency0000000000001"].lower()
+    assert "customer" in letters["in_orphan000000000000000001"].lower()
+    assert len(list(_qb().iter_invoices())) == len(SEED.invoices)
+    assert hub.open_mismatches() == []
+
+
+def test_planted_drift_is_found_and_alerted_once(concord_env, hub, sandboxes, dagster_instance, smtp_server,
+                                                  monkeypatch):
+    """Input: after a clean sync, QuickBooks gets one amount changed, one invoice deleted, one extra invoice."""
+    from assets.definitions import defs
+    from concord.demo import plant_drift
+
+    monkeypatch.setenv("CONCORD_ALERT_SMTP_URL", smtp_server.url)
+    assert run_job("concord_sync", dagster_instance).success
+    planted = plant_drift(hub, _qb())
+    assert run_job("concord_reconcile", dagster_instance).success
+    found = sorted((row.mismatch.kind, row.mismatch.ids.get("quickbooks")) for row in hub.open_mismatches())
+    assert found == sorted((drift.kind, drift.quickbooks_id) for drift in planted)
+
+    sensor = defs.resolve_sensor_def("drift_alert_sensor")
+    resources = {"hub": defs.resources["hub"], "notifier": defs.resources["notifier"]}
+    with build_sensor_context(instance=dagster_instance, resources=resources) as context:
+        sensor(context)
+    assert len(smtp_server.messages) == 3  # one per failed check: amount, missing, extra
+    subjects = " ".join(message["Subject"] for message in smtp_server.messages)
+    assert "amount_matches" in subjects and "missing_in_quickbooks" in subjects
+    with build_sensor_context(instance=dagster_instance, resources=resources) as context:
+        sensor(context)
+    assert len(smtp_server.messages) == 3, "a drift already alerted must not be alerted again"
