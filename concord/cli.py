@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import shlex
 import signal
@@ -19,6 +18,7 @@ import subprocess
 import sys
 import threading
 
+from concord.logging_setup import configure_logging
 from concord.runtime import REPO_ROOT, concord_environment, say
 from concord.settings import STATE_DIR
 
@@ -145,8 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose)
     try:
         return args.func(args)
     except SystemExit as exc:

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from concord.jobs import failure_summary, instance, run_job
+from concord.logging_setup import log_file_path
 from concord.runtime import concord_environment, say
 from connectors.quickbooks import QuickBooksConnector
 from reconciliation.report import render_text
@@ -126,6 +127,7 @@ def run_demo() -> int:
         with build_sensor_context(instance=dagster_instance, resources=resources) as context:
             sensor(context)
 
+        say(f"      alerts also logged to {log_file_path()}")
         ok = _matches_planted(found, planted)
         verdict = "exactly the planted drift was found" if ok else "the drift found differs from the drift planted"
         say(f"demo {'passed' if ok else 'FAILED'}: {verdict} in {time.monotonic() - started:.1f}s")

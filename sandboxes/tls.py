@@ -28,7 +28,11 @@ class LocalCA:
 
 
 def create_local_ca(directory: Path) -> LocalCA:
-    """Issue a CA and a loopback server certificate; write the trust bundle under `directory`."""
+    """Issue a CA and a loopback server certificate; write the trust bundle under `directory`.
+
+    The bundle path is absolute: Dagster runs launched from the UI work in another directory.
+    """
+    directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA(organization_name="Concord sandbox CA")
     server_cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
