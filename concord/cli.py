@@ -36,14 +36,18 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     from store.hub import Hub
 
     with concord_environment(seed=args.seed):
+        hub = Hub(os.environ["CONCORD_DATABASE_URL"])
+        hub.migrate()
+        done_before = hub.outbox_counts().get("done", 0)
         say("concord: running job concord_sync")
         result = run_job("concord_sync")
-        hub = Hub(os.environ["CONCORD_DATABASE_URL"])
         if not result.success:
             say("sync failed:\n" + failure_summary(result))
             return 1
-        say(f"concord: sync done; outbox {hub.outbox_counts()}; dead letters {len(hub.dead_letters())}; "
-            f"open mismatches {len(hub.open_mismatches())}")
+        counts = hub.outbox_counts()
+        say(f"concord: sync done; {counts.get('done', 0) - done_before} write(s) to QuickBooks this run, "
+            f"{counts.get('pending', 0) + counts.get('failed', 0)} waiting in the outbox; "
+            f"dead letters {len(hub.dead_letters())}; open mismatches {len(hub.open_mismatches())}")
         return 0
 
 

@@ -67,7 +67,9 @@ def concord_environment(fresh_hub_name: str | None = None, seed: int | None = No
         sandboxes = start_sandboxes(missing, seed=sandbox_seed, state_dir=STATE_DIR / "sandbox")
         os.environ.update(sandboxes.environment())
         for system in missing:
-            say(f"concord: no credentials for {system}: started its embedded sandbox at {sandboxes.base_url(system)}")
+            message = f"no credentials for {system}: started its embedded sandbox at {sandboxes.base_url(system)}"
+            log.info(message)
+            say(f"concord: {message}")
     if fresh_hub_name is None and missing and not os.environ.get("CONCORD_DATABASE_URL"):
         # Embedded sandboxes start from their seed every time; a persistent hub would remember
         # writes the new sandbox never saw. Use `concord sandbox up` for state that persists.

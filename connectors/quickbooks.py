@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 import requests
 from quickbooks import QuickBooks
 from quickbooks.exceptions import QuickbooksException
-from requests_oauthlib import OAuth2Session
 
 from connectors.qbo_query import Filter, quote, select
+from connectors.tls_trust import PinnedOAuth2Session
 
 __all__ = ["QuickBooksConnector", "quote"]
 
@@ -31,20 +31,6 @@ MAX_PAGE_SIZE = 1000  # QuickBooks caps MAXRESULTS at 1000
 RETRYABLE_CODES = frozenset({3001, 10000})  # throttled (429); system failure (5xx)
 
 T = TypeVar("T")
-
-
-class _TrustingSession(OAuth2Session):
-    """An OAuth2 session that keeps the CA bundle it was given.
-
-    requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override `session.verify` (psf/requests#3829),
-    and the SDK passes no per-request `verify`, so without this the bundle would be ignored.
-    """
-
-    def merge_environment_settings(self, url, proxies, stream, verify, cert):
-        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        if self.verify not in (None, True):
-            settings["verify"] = self.verify
-        return settings
 
 
 _DECIMAL_MARK = "\u2063qbo-decimal:"
@@ -97,9 +83,9 @@ class QuickBooksConnector:
         # document over the internet on construction, which a token-holding client does not need.
         self.client = QuickBooks(company_id=realm_id, minorversion=minorversion, use_decimal=True)
         self.client.api_url_v3 = base_url.rstrip("/") + "/v3"
-        session = _TrustingSession(token={"access_token": access_token, "token_type": "Bearer"})
+        session = PinnedOAuth2Session(token={"access_token": access_token, "token_type": "Bearer"})
         if ca_bundle:
-            session.verify = str(ca_bundle)
+            session.ca_bundle = session.verify = str(ca_bundle)
         self.client.session = session
         self.realm_id = realm_id
         self.max_attempts = max(1, max_attempts)

@@ -17,32 +17,16 @@ import requests
 from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.format import format_external_id
 
+from connectors.tls_trust import session_trusting
+
 ACCOUNT_FIELDS = ["Id", "Name", "Stripe_Customer_Id__c", "CurrencyIsoCode", "LastModifiedDate"]
 STRIPE_ID_FIELD = "Stripe_Customer_Id__c"
 _UPSERT_CREATED = 201
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*")
 
 
-class _TrustedBundleSession(requests.Session):
-    """A session that keeps its own CA bundle.
-
-    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment override Session.verify
-    (psf/requests#3829), which would silently drop the bundle we were told to trust.
-    """
-
-    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
-        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        if verify is None:  # the caller did not choose per request: the session's choice wins
-            settings["verify"] = self.verify
-        return settings
-
-
 def build_session(ca_bundle: str | None) -> requests.Session:
-    if ca_bundle is None:
-        return requests.Session()
-    session = _TrustedBundleSession()
-    session.verify = ca_bundle
-    return session
+    return session_trusting(ca_bundle)
 
 
 class SalesforceConnector:

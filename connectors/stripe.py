@@ -12,37 +12,19 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import requests
 import stripe
+
+from connectors.tls_trust import session_trusting
 
 DEFAULT_MAX_NETWORK_RETRIES = 2
 DEFAULT_TIMEOUT_SECONDS = 30.0
-
-
-class _BundleVerifiedSession(requests.Session):
-    """A requests session that verifies TLS against one CA bundle file.
-
-    stripe.RequestsClient passes `verify=stripe.ca_bundle_path` (a module global) on every call;
-    pinning the bundle here keeps this client's trust separate from every other Stripe client in
-    the process, instead of overwriting the global.
-    """
-
-    def __init__(self, ca_bundle: str) -> None:
-        super().__init__()
-        self.verify = ca_bundle
-        self._ca_bundle = ca_bundle
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        if kwargs.get("verify") is not False:  # never turn verification on where the SDK turned it off
-            kwargs["verify"] = self._ca_bundle
-        return super().request(method, url, *args, **kwargs)
 
 
 def http_client_trusting(ca_bundle: str | None, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> stripe.HTTPClient | None:
     """An SDK HTTP client that verifies TLS against `ca_bundle` only, or None for the SDK default."""
     if ca_bundle is None:
         return None  # the SDK's default client, trusting its bundled CAs
-    return stripe.RequestsClient(timeout=timeout, session=_BundleVerifiedSession(ca_bundle))
+    return stripe.RequestsClient(timeout=timeout, session=session_trusting(ca_bundle))
 
 
 class StripeConnector:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from sandboxes.tls import LocalCA
@@ -185,3 +185,20 @@ class SandboxServer:
                 log.debug("%s sandbox: " + format, server.name, *args)
 
         return _Handler
+
+
+class ServedSandbox:
+    """The lifecycle every vendor sandbox shares; a subclass sets `self._server` in __init__."""
+
+    _server: SandboxServer
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base_url

@@ -11,9 +11,8 @@ import hashlib
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Self
 
-from sandboxes.http import Request, Response, Router, SandboxServer
+from sandboxes.http import Request, Response, Router, SandboxServer, ServedSandbox
 from sandboxes.quickbooks import faults
 from sandboxes.quickbooks.company import DELETABLE, ENTITIES, UPDATABLE, WRITABLE, Company
 from sandboxes.quickbooks.faults import Fault
@@ -26,7 +25,7 @@ _ENTITY_BY_PATH = {name.lower(): name for name in ENTITIES}
 _INJECTABLE_STATUSES = {429, 500, 503}
 
 
-class QuickBooksSandbox:
+class QuickBooksSandbox(ServedSandbox):
     def __init__(self, seed: SeedData, tls: LocalCA | None = None, port: int = 0) -> None:
         self.seed = seed
         self.realm_id = REALM_ID
@@ -36,18 +35,6 @@ class QuickBooksSandbox:
         self._clock_offset = timedelta(0)
         self._reset_state()
         self._server = SandboxServer("quickbooks", self._routes(), tls, port, not_found=self._not_found)
-
-    # ---- lifecycle (the interface sandboxes/runner.py relies on) -----------------------------
-    def start(self) -> Self:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
 
     def credentials(self) -> dict[str, str]:
         return {

@@ -6,9 +6,7 @@ Start it with `SalesforceSandbox(build_seed(), tls=create_local_ca(dir)).start()
 
 from __future__ import annotations
 
-from typing import Self
-
-from sandboxes.http import SandboxServer
+from sandboxes.http import SandboxServer, ServedSandbox
 from sandboxes.salesforce.api import SalesforceApi
 from sandboxes.salesforce.ids import access_token_for
 from sandboxes.salesforce.state import SalesforceState
@@ -18,23 +16,12 @@ from sandboxes.tls import LocalCA
 __all__ = ["SalesforceSandbox"]
 
 
-class SalesforceSandbox:
+class SalesforceSandbox(ServedSandbox):
     def __init__(self, seed: SeedData, tls: LocalCA | None = None, port: int = 0) -> None:
         self.state = SalesforceState(seed)
         self.access_token = access_token_for(seed.seed)
         api = SalesforceApi(self.state, self.access_token)
         self._server = SandboxServer("salesforce", api.router(), tls, port, not_found=api.not_found)
-
-    def start(self) -> Self:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
 
     def credentials(self) -> dict[str, str]:
         return {"SALESFORCE_INSTANCE_URL": self.base_url, "SALESFORCE_ACCESS_TOKEN": self.access_token}

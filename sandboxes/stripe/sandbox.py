@@ -12,9 +12,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
-from sandboxes.http import CONTROL_PREFIX, Request, Response, Router, SandboxServer, dumps
+from sandboxes.http import CONTROL_PREFIX, Request, Response, Router, SandboxServer, ServedSandbox, dumps
 from sandboxes.seed import SeedData
 from sandboxes.stripe import api, objects
 from sandboxes.stripe.errors import StripeApiError
@@ -56,7 +56,7 @@ def _masked(key: str) -> str:
     return f"{key[:8]}{'*' * max(len(key) - 12, 4)}{key[-4:]}" if len(key) > 12 else "****"
 
 
-class StripeSandbox:
+class StripeSandbox(ServedSandbox):
     def __init__(self, seed: SeedData, tls: LocalCA | None = None, port: int = 0) -> None:
         self.state = StripeState(seed)
         self.api_key = objects.stable_id("sk_test_51", "concord-stripe-sandbox", seed.seed, length=40)
@@ -65,19 +65,6 @@ class StripeSandbox:
         self._requests: list[dict[str, Any]] = []
         self._faults: list[Fault] = []
         self._server = SandboxServer("stripe", self._router(), tls, port, not_found=self._unrecognized)
-
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
 
     def credentials(self) -> dict[str, str]:
         return {"STRIPE_API_KEY": self.api_key, "STRIPE_API_BASE": self.base_url}

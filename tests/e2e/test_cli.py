@@ -43,6 +43,7 @@ def test_second_concord_sync_writes_nothing(cli_env, sandboxes, tmp_path):
     second = _run(["sync"], cli_env, tmp_path)
     assert second.returncode == 0, second.stderr
     assert _writes(sandboxes) == writes
+    assert "0 write(s) to QuickBooks this run" in second.stderr
     assert "started its embedded sandbox" not in first.stderr  # credentials were given: no sandbox
 
 
