@@ -5,6 +5,7 @@
     concord sync                 run the sync job once (read, map, push to QuickBooks, reconcile)
     concord reconcile [--json]   fresh read of QuickBooks, reconcile, print every mismatch
     concord sandbox up           run the sandboxes in the foreground and print their export lines
+                                 [--systems ...] [--scale N] [--seed S] [--faults PROFILE] [--port N]
     concord sandbox env          print the export lines of `concord sandbox up` again
 """
 
@@ -21,6 +22,7 @@ import threading
 from concord.logging_setup import configure_logging
 from concord.runtime import REPO_ROOT, concord_environment, say
 from concord.settings import STATE_DIR
+from sandboxes.faults import PROFILES
 
 SANDBOX_ENV_FILE = STATE_DIR / "sandbox.env"
 
@@ -100,7 +102,8 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     if args.port:
         names = systems or ["stripe", "salesforce", "quickbooks"]
         ports = {name: args.port + offset for offset, name in enumerate(names)}
-    running = start_sandboxes(systems, seed=args.seed, scale=args.scale, state_dir=STATE_DIR / "sandbox", ports=ports)
+    running = start_sandboxes(systems, seed=args.seed, scale=args.scale, state_dir=STATE_DIR / "sandbox", ports=ports,
+                              faults=args.faults)
     exports = _export_lines(running.environment()) + "\n"
     SANDBOX_ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
     SANDBOX_ENV_FILE.write_text(exports)
@@ -143,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", type=int, default=42)
     sandbox.add_argument("--scale", type=int, default=1, help="multiply the seeded customers")
     sandbox.add_argument("--port", type=int, default=0, help="first port (one per system); default: free ports")
+    sandbox.add_argument("--faults", default="none", choices=sorted(PROFILES),
+                         help="fault profile: " + "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values()))
     sandbox.set_defaults(func=_cmd_sandbox)
     return parser
 

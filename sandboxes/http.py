@@ -18,6 +18,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
+from sandboxes.faults import (
+    DROP,
+    EXPIRED_TOKEN,
+    RATE_LIMIT,
+    SERVER_ERROR,
+    TRUNCATE,
+    FaultInjector,
+    FaultProfile,
+    profile_named,
+)
 from sandboxes.tls import LocalCA
 
 log = logging.getLogger("concord.sandbox")
@@ -121,6 +131,9 @@ class SandboxServer:
             self._httpd.socket = tls.server_context().wrap_socket(self._httpd.socket, server_side=True)
         self.scheme = "https" if tls is not None else "http"
         self._thread: threading.Thread | None = None
+        # Set by ServedSandbox.inject_faults; None means the vendor on a good day.
+        self.faults: FaultInjector | None = None
+        self.fault_response: Callable[[str, Request], Response] = _generic_fault_response
 
     @property
     def port(self) -> int:
@@ -138,6 +151,22 @@ class SandboxServer:
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+    def is_vendor_path(self, path: str) -> bool:
+        return not path.startswith(CONTROL_PREFIX)
+
+    def injected_response(self, request: Request) -> Response | None:
+        """The vendor's error for an injected fault, sent instead of processing the request."""
+        if self.faults is None or not self.is_vendor_path(request.path):
+            return None
+        kind = self.faults.before(request.method)
+        return self.fault_response(kind, request) if kind else None
+
+    def response_fate(self, request: Request) -> str | None:
+        """After processing: drop the connection, truncate the body, or (None) answer normally."""
+        if self.faults is None or not self.is_vendor_path(request.path):
+            return None
+        return self.faults.after(request.method)
 
     def dispatch(self, request: Request) -> Response:
         found = self.router.route(request.method, request.path)
@@ -167,16 +196,29 @@ class SandboxServer:
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=body,
                 )
+                fate = None
                 try:
-                    response = server.dispatch(request)
+                    response = server.injected_response(request)
+                    if response is None:
+                        response = server.dispatch(request)
+                        fate = server.response_fate(request)
                 except Exception:  # a sandbox bug must still answer, like a vendor's 500
                     log.exception("%s sandbox failed on %s %s", server.name, self.command, split.path)
                     response = Response.json({"error": "sandbox internal error"}, 500)
+                if fate == DROP:
+                    # The write is committed; the client never hears so. Only a retry with the same
+                    # idempotency key, or a lookup before creating again, avoids a duplicate.
+                    self.close_connection = True
+                    return
                 self.send_response(response.status)
                 for name, value in response.headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(response.body)))
                 self.end_headers()
+                if fate == TRUNCATE:
+                    self.wfile.write(response.body[: len(response.body) // 2])
+                    self.close_connection = True
+                    return
                 self.wfile.write(response.body)
 
             do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
@@ -187,14 +229,51 @@ class SandboxServer:
         return _Handler
 
 
+def _generic_fault_response(kind: str, request: Request) -> Response:
+    status = {RATE_LIMIT: 429, SERVER_ERROR: 503, EXPIRED_TOKEN: 401}[kind]
+    return Response.json({"error": kind}, status)
+
+
 class ServedSandbox:
-    """The lifecycle every vendor sandbox shares; a subclass sets `self._server` in __init__."""
+    """The lifecycle every vendor sandbox shares; a subclass sets `self._server` in __init__.
+
+    A subclass overrides `fault_response` to render injected faults as its vendor does.
+    """
 
     _server: SandboxServer
 
+    def fault_response(self, kind: str, request: Request) -> Response:
+        return _generic_fault_response(kind, request)
+
+    def inject_faults(self, profile: str | FaultProfile | None, seed: int) -> FaultInjector | None:
+        """Apply a fault profile (by name) from now on; "none" or None switches faults off."""
+        chosen = profile_named(profile)
+        injector = None if chosen.name == "none" else FaultInjector(chosen, seed)
+        self._server.faults = injector
+        self._server.fault_response = self.fault_response
+        return injector
+
+    @property
+    def fault_injector(self) -> FaultInjector | None:
+        return self._server.faults
+
     def start(self) -> Self:
+        self._server.router.add("GET", CONTROL_PREFIX + "/fault-profile", self._control_get_fault_profile)
+        self._server.router.add("POST", CONTROL_PREFIX + "/fault-profile", self._control_set_fault_profile)
         self._server.start()
         return self
+
+    def _control_get_fault_profile(self, request: Request) -> Response:
+        injector = self._server.faults
+        return Response.json(injector.report() if injector else {"profile": "none", "injected": {}})
+
+    def _control_set_fault_profile(self, request: Request) -> Response:
+        body = request.json()
+        try:
+            injector = self.inject_faults(body.get("profile"), int(body.get("seed", 0)))
+        except ValueError as exc:
+            return Response.json({"error": str(exc)}, 400)
+        return Response.json(injector.report() if injector else {"profile": "none", "injected": {}})
 
     def stop(self) -> None:
         self._server.stop()

@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandboxes.faults import profile_named
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.salesforce import SalesforceSandbox
 from sandboxes.seed import SeedData, build_seed
@@ -59,8 +60,13 @@ def start_sandboxes(
     scale: int = 1,
     state_dir: Path | None = None,
     ports: dict[str, int] | None = None,
+    faults: str | None = None,
 ) -> RunningSandboxes:
-    """Start the named sandboxes (default: all) on loopback over HTTPS with a fresh local CA."""
+    """Start the named sandboxes (default: all) on loopback over HTTPS with a fresh local CA.
+
+    `faults` names a profile of sandboxes/faults.py, applied to every sandbox with the same seed.
+    """
+    profile_named(faults)  # an unknown profile fails before anything starts
     chosen = list(SANDBOX_CLASSES) if systems is None else systems
     unknown = sorted(set(chosen) - set(SANDBOX_CLASSES))
     if unknown:
@@ -70,6 +76,8 @@ def start_sandboxes(
     running = RunningSandboxes(seed=build_seed(seed, scale), tls=tls)
     for system in chosen:
         port = (ports or {}).get(system, 0)
-        running.servers[system] = SANDBOX_CLASSES[system](running.seed, tls=tls, port=port).start()
+        sandbox = SANDBOX_CLASSES[system](running.seed, tls=tls, port=port)
+        sandbox.inject_faults(faults, seed)
+        running.servers[system] = sandbox.start()
         log.info("started the %s sandbox at %s", system, running.servers[system].base_url)
     return running
