@@ -10,6 +10,7 @@ from functools import lru_cache
 from dagster import ConfigurableResource, EnvVar
 
 from connectors.quickbooks import QuickBooksConnector
+from connectors.rate_limit import rates_or_default, stripe_rates_name
 from connectors.salesforce import SalesforceConnector
 from connectors.stripe import StripeConnector
 from reconciliation.notifiers import Notifier, build_notifiers
@@ -41,9 +42,15 @@ class StripeResource(ConfigurableResource):
     api_key: str
     api_base: str = ""
     ca_bundle: str = ""
+    rate_limit: str = ""  # e.g. "25/s"; empty: Stripe's published limit for the key's mode
+    rate_limit_dir: str = ""
 
     def connector(self) -> StripeConnector:
-        return StripeConnector(self.api_key, _optional(self.api_base), _optional(self.ca_bundle))
+        return StripeConnector(
+            self.api_key, _optional(self.api_base), _optional(self.ca_bundle),
+            rate_limits=rates_or_default(self.rate_limit, stripe_rates_name(self.api_key)),
+            rate_limit_dir=_optional(self.rate_limit_dir),
+        )
 
 
 class SalesforceResource(ConfigurableResource):
@@ -60,9 +67,15 @@ class QuickBooksResource(ConfigurableResource):
     realm_id: str
     access_token: str
     ca_bundle: str = ""
+    rate_limit: str = ""  # e.g. "10/s,500/min"; empty: QuickBooks' published per-realm limits
+    rate_limit_dir: str = ""
 
     def connector(self) -> QuickBooksConnector:
-        return QuickBooksConnector(self.base_url, self.realm_id, self.access_token, _optional(self.ca_bundle))
+        return QuickBooksConnector(
+            self.base_url, self.realm_id, self.access_token, _optional(self.ca_bundle),
+            rate_limits=rates_or_default(self.rate_limit, "quickbooks"),
+            rate_limit_dir=_optional(self.rate_limit_dir),
+        )
 
 
 class NotifierResource(ConfigurableResource):
@@ -82,6 +95,8 @@ def resources_from_environment() -> dict[str, ConfigurableResource]:
             api_key=EnvVar("STRIPE_API_KEY"),
             api_base=EnvVar("STRIPE_API_BASE"),
             ca_bundle=EnvVar("CONCORD_CA_BUNDLE"),
+            rate_limit=EnvVar("CONCORD_STRIPE_RATE_LIMIT"),
+            rate_limit_dir=EnvVar("CONCORD_RATE_LIMIT_DIR"),
         ),
         "salesforce": SalesforceResource(
             instance_url=EnvVar("SALESFORCE_INSTANCE_URL"),
@@ -93,6 +108,8 @@ def resources_from_environment() -> dict[str, ConfigurableResource]:
             realm_id=EnvVar("QUICKBOOKS_REALM_ID"),
             access_token=EnvVar("QUICKBOOKS_ACCESS_TOKEN"),
             ca_bundle=EnvVar("CONCORD_CA_BUNDLE"),
+            rate_limit=EnvVar("CONCORD_QUICKBOOKS_RATE_LIMIT"),
+            rate_limit_dir=EnvVar("CONCORD_RATE_LIMIT_DIR"),
         ),
         "notifier": NotifierResource(
             smtp_url=EnvVar("CONCORD_ALERT_SMTP_URL"),

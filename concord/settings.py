@@ -26,6 +26,8 @@ OPTIONAL_VARIABLES = (
     "CONCORD_CA_BUNDLE",
     "CONCORD_ALERT_SMTP_URL",
     "CONCORD_ALERT_WEBHOOK_URL",
+    "CONCORD_STRIPE_RATE_LIMIT",
+    "CONCORD_QUICKBOOKS_RATE_LIMIT",
 )
 
 STATE_DIR = Path(".concord")
@@ -79,3 +81,5 @@ def partially_configured(environ: os._Environ | dict | None = None) -> list[Syst
 def ensure_optional_variables() -> None:
     for name in OPTIONAL_VARIABLES:
         os.environ.setdefault(name, "")
+    # Rate-limit buckets are files so that Dagster steps in separate processes share them.
+    os.environ.setdefault("CONCORD_RATE_LIMIT_DIR", str((STATE_DIR / "ratelimits").resolve()))

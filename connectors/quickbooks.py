@@ -18,11 +18,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import requests
+from pyrate_limiter import Rate
 from quickbooks import QuickBooks
 from quickbooks.exceptions import QuickbooksException
 
+from connectors.http_session import PinnedOAuth2Session, configure
 from connectors.qbo_query import Filter, quote, select
-from connectors.tls_trust import PinnedOAuth2Session
+from connectors.rate_limit import account_key, limiter_for
 
 __all__ = ["QuickBooksConnector", "quote"]
 
@@ -77,15 +79,22 @@ class QuickBooksConnector:
         minorversion: int = 75,
         max_attempts: int = 4,
         retry_wait_seconds: float = 0.5,
+        rate_limits: list[Rate] | None = None,
+        rate_limit_dir: str | None = None,
     ) -> None:
+        """With `rate_limits` (QuickBooks publishes 10/s and 500/min per realm) every request first takes
+        a permit from the realm's shared bucket in `rate_limit_dir`."""
         # The session is built here from the access token, as the SDK's _start_session would build
         # it from an intuitlib AuthClient; AuthClient itself fetches Intuit's OpenID discovery
         # document over the internet on construction, which a token-holding client does not need.
         self.client = QuickBooks(company_id=realm_id, minorversion=minorversion, use_decimal=True)
         self.client.api_url_v3 = base_url.rstrip("/") + "/v3"
         session = PinnedOAuth2Session(token={"access_token": access_token, "token_type": "Bearer"})
-        if ca_bundle:
-            session.ca_bundle = session.verify = str(ca_bundle)
+        limiter = None
+        if rate_limits:
+            limiter = limiter_for("quickbooks", account_key("quickbooks", base_url, realm_id), rate_limit_dir,
+                                  rate_limits)
+        configure(session, ca_bundle, limiter)
         self.client.session = session
         self.realm_id = realm_id
         self.max_attempts = max(1, max_attempts)

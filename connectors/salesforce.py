@@ -17,7 +17,7 @@ import requests
 from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.format import format_external_id
 
-from connectors.tls_trust import session_trusting
+from connectors.http_session import session_trusting
 
 ACCOUNT_FIELDS = ["Id", "Name", "Stripe_Customer_Id__c", "CurrencyIsoCode", "LastModifiedDate"]
 STRIPE_ID_FIELD = "Stripe_Customer_Id__c"

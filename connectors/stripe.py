@@ -13,18 +13,23 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import stripe
+from pyrate_limiter import Limiter, Rate
 
-from connectors.tls_trust import session_trusting
+from connectors.http_session import session_trusting
+from connectors.rate_limit import account_key, limiter_for, stripe_rates_name
 
 DEFAULT_MAX_NETWORK_RETRIES = 2
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
 
-def http_client_trusting(ca_bundle: str | None, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> stripe.HTTPClient | None:
-    """An SDK HTTP client that verifies TLS against `ca_bundle` only, or None for the SDK default."""
-    if ca_bundle is None:
+def http_client_trusting(
+    ca_bundle: str | None, timeout: float = DEFAULT_TIMEOUT_SECONDS, limiter: Limiter | None = None
+) -> stripe.HTTPClient | None:
+    """An SDK HTTP client verifying TLS against `ca_bundle` and paced by `limiter`; None for the SDK default."""
+    if ca_bundle is None and limiter is None:
         return None  # the SDK's default client, trusting its bundled CAs
-    return stripe.RequestsClient(timeout=timeout, session=session_trusting(ca_bundle))
+    # Without a bundle of ours the SDK's own (stripe.ca_bundle_path) still applies per request.
+    return stripe.RequestsClient(timeout=timeout, session=session_trusting(ca_bundle, limiter))
 
 
 class StripeConnector:
@@ -36,12 +41,20 @@ class StripeConnector:
         *,
         max_network_retries: int = DEFAULT_MAX_NETWORK_RETRIES,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        rate_limits: list[Rate] | None = None,
+        rate_limit_dir: str | None = None,
     ) -> None:
+        """With `rate_limits`, every request first takes a permit from the account's shared bucket
+        (in `rate_limit_dir`, so all threads and processes of a run stay within Stripe's limit together)."""
+        limiter = None
+        if rate_limits:
+            limiter = limiter_for(stripe_rates_name(api_key), account_key("stripe", api_key), rate_limit_dir,
+                                  rate_limits)
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base.rstrip("/")} if api_base else None,
             max_network_retries=max_network_retries,
-            http_client=http_client_trusting(ca_bundle, timeout),
+            http_client=http_client_trusting(ca_bundle, timeout, limiter),
         )
 
     @classmethod

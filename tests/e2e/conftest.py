@@ -28,6 +28,11 @@ def concord_env(monkeypatch, sandboxes, db_url, tmp_path):
     monkeypatch.setenv("CONCORD_DATABASE_URL", db_url)
     for name in ("STRIPE_API_BASE", "CONCORD_ALERT_SMTP_URL", "CONCORD_ALERT_WEBHOOK_URL"):
         monkeypatch.setenv(name, sandboxes.environment().get(name, ""))
+    # The vendors' published limits would make each sync here take ~10 s; the limiter itself is
+    # tested on its own (tests/connectors/test_rate_limit.py) and through a resource below.
+    monkeypatch.setenv("CONCORD_STRIPE_RATE_LIMIT", "1000/s")
+    monkeypatch.setenv("CONCORD_QUICKBOOKS_RATE_LIMIT", "1000/s")
+    monkeypatch.setenv("CONCORD_RATE_LIMIT_DIR", str(tmp_path / "ratelimits"))
     return sandboxes.environment()
 
 
