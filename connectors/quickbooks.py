@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import requests
 from pyrate_limiter import Rate
 from quickbooks import QuickBooks
 from quickbooks.exceptions import QuickbooksException
@@ -25,6 +23,7 @@ from quickbooks.exceptions import QuickbooksException
 from connectors.http_session import PinnedOAuth2Session, configure
 from connectors.qbo_query import Filter, quote, select
 from connectors.rate_limit import account_key, limiter_for
+from connectors.retry import call_with_retries, is_transport_error
 
 __all__ = ["QuickBooksConnector", "quote"]
 
@@ -63,8 +62,8 @@ def _check_request_id(request_id: str) -> str:
     return request_id
 
 
-def _is_retryable(error: Exception) -> bool:
-    if isinstance(error, requests.ConnectionError | requests.Timeout):
+def _is_retryable(error: BaseException) -> bool:
+    if is_transport_error(error):
         return True
     return isinstance(error, QuickbooksException) and error.error_code in RETRYABLE_CODES
 
@@ -114,15 +113,10 @@ class QuickBooksConnector:
 
     # ---- plumbing ---------------------------------------------------------------------------
     def _call(self, operation: Callable[[], T]) -> T:
-        """Retries throttling and system faults; writes are safe to retry because of requestid."""
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                return operation()
-            except Exception as error:
-                if attempt == self.max_attempts or not _is_retryable(error):
-                    raise
-                time.sleep(min(self.retry_wait_seconds * 2 ** (attempt - 1), 8.0))
-        raise AssertionError("unreachable")
+        """Retries throttling, system faults and lost connections; writes are safe to retry because
+        each carries its requestid, which QuickBooks answers with the first response."""
+        return call_with_retries(operation, _is_retryable, attempts=self.max_attempts,
+                                 initial_wait=self.retry_wait_seconds, max_wait=8.0, what="QuickBooks call")
 
     def query(self, statement: str) -> dict:
         """The QueryResponse of one statement (UTF-8 body: http.client would send a str as Latin-1)."""

@@ -9,14 +9,17 @@ the SDK itself (`max_network_retries`), reusing the same Idempotency-Key.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 import stripe
 from pyrate_limiter import Limiter, Rate
 
 from connectors.http_session import session_trusting
 from connectors.rate_limit import account_key, limiter_for, stripe_rates_name
+from connectors.retry import call_with_retries, retry_after_seconds
+
+T = TypeVar("T")
 
 DEFAULT_MAX_NETWORK_RETRIES = 2
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -30,6 +33,18 @@ def http_client_trusting(
         return None  # the SDK's default client, trusting its bundled CAs
     # Without a bundle of ours the SDK's own (stripe.ca_bundle_path) still applies per request.
     return stripe.RequestsClient(timeout=timeout, session=session_trusting(ca_bundle, limiter))
+
+
+def _is_retryable(error: BaseException) -> bool:
+    if isinstance(error, stripe.IdempotencyError):
+        return False  # the key was reused with other parameters: retrying cannot help
+    if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
+        return True
+    return isinstance(error, stripe.APIError) and (error.http_status or 0) >= 500
+
+
+def _retry_after(error: BaseException) -> float | None:
+    return retry_after_seconds(getattr(error, "headers", None))
 
 
 class StripeConnector:
@@ -46,6 +61,9 @@ class StripeConnector:
     ) -> None:
         """With `rate_limits`, every request first takes a permit from the account's shared bucket
         (in `rate_limit_dir`, so all threads and processes of a run stay within Stripe's limit together)."""
+        # The SDK retries 5xx and dropped connections itself, but not truncated bodies or 429s:
+        # those come back to _call, which retries them with the same idempotency key.
+        self._attempts = max(1, max_network_retries + 1)
         limiter = None
         if rate_limits:
             limiter = limiter_for(stripe_rates_name(api_key), account_key("stripe", api_key), rate_limit_dir,
@@ -65,34 +83,50 @@ class StripeConnector:
 
     # -- reads ---------------------------------------------------------------------------------
 
+    def _call(self, operation: Callable[[], T], what: str) -> T:
+        return call_with_retries(operation, _is_retryable, attempts=self._attempts, initial_wait=0.25,
+                                 retry_after=_retry_after, what=f"Stripe {what}")
+
+    def _pages(self, list_page: Callable[[dict], Any], params: dict[str, Any], what: str) -> Iterator[dict]:
+        """Every object of a list endpoint, page by page, each page fetched with retries."""
+        params = dict(params)
+        while True:
+            page = self._call(lambda: list_page(params), what)
+            yield from (item.to_dict() for item in page.data)
+            if not page.has_more or not page.data:
+                return
+            params["starting_after"] = page.data[-1].id
+
     def iter_customers(self, page_size: int = 100) -> Iterator[dict]:
         """Every customer, newest first, as plain dicts; pages of `page_size` (1..100)."""
-        for customer in self._client.v1.customers.list({"limit": page_size}).auto_paging_iter():
-            yield customer.to_dict()
+        return self._pages(self._client.v1.customers.list, {"limit": page_size}, "customer list")
 
     def iter_invoices(self, page_size: int = 100, status: str | None = None) -> Iterator[dict]:
         """Every invoice (optionally only one status), newest first, each with all of its lines."""
         params: dict[str, Any] = {"limit": page_size}
         if status is not None:
             params["status"] = status
-        for invoice in self._client.v1.invoices.list(params).auto_paging_iter():
-            yield self._with_all_lines(invoice.to_dict())
+        for invoice in self._pages(self._client.v1.invoices.list, params, "invoice list"):
+            yield self._with_all_lines(invoice)
 
     def _with_all_lines(self, invoice: dict) -> dict:
         lines = invoice.get("lines") or {}
         if not lines.get("has_more"):
             return invoice
         # Stripe embeds only the first lines of an invoice; the rest come from its lines endpoint.
-        every_line = self._client.v1.invoices.line_items.list(invoice["id"], {"limit": 100}).auto_paging_iter()
-        invoice["lines"] = {**lines, "data": [line.to_dict() for line in every_line], "has_more": False}
+        every_line = self._pages(lambda params: self._client.v1.invoices.line_items.list(invoice["id"], params),
+                                 {"limit": 100}, "invoice lines")
+        invoice["lines"] = {**lines, "data": list(every_line), "has_more": False}
         return invoice
 
     def retrieve_customer(self, customer_id: str) -> dict:
-        return self._client.v1.customers.retrieve(customer_id).to_dict()
+        return self._call(lambda: self._client.v1.customers.retrieve(customer_id), "customer read").to_dict()
 
     # -- writes --------------------------------------------------------------------------------
 
     def create_customer(self, params: dict, idempotency_key: str) -> dict:
         """Create a customer; the same key and params again return the first result, not a new one."""
-        created = self._client.v1.customers.create(params, {"idempotency_key": idempotency_key})
+        created = self._call(
+            lambda: self._client.v1.customers.create(params, {"idempotency_key": idempotency_key}), "customer create"
+        )
         return created.to_dict()

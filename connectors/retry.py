@@ -1,0 +1,74 @@
+"""One retry policy for every connector: exponential backoff with jitter, honouring the vendor's hint.
+
+Each connector says which failures are worth retrying (throttling, 5xx, dropped or truncated
+connections) and, where the vendor sends one, how long it asked us to wait (Retry-After). Writes
+are only retried because each carries an idempotency key (Stripe Idempotency-Key, QuickBooks
+requestid, Salesforce upsert by external id), so a retry after a lost answer writes nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+T = TypeVar("T")
+log = logging.getLogger("concord.connectors.retry")
+
+# Transport failures every vendor can cause: refused/dropped connections, timeouts, and bodies cut
+# short (requests reports a Content-Length mismatch as ChunkedEncodingError).
+TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+def is_transport_error(error: BaseException) -> bool:
+    return isinstance(error, TRANSPORT_ERRORS)
+
+
+def _wait(initial: float, maximum: float, retry_after: Callable[[BaseException], float | None] | None):
+    backoff = wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        hinted = retry_after(error) if retry_after and error is not None else None
+        return min(hinted, maximum) if hinted is not None else backoff(state)
+
+    return wait
+
+
+def call_with_retries(
+    operation: Callable[[], T],
+    is_retryable: Callable[[BaseException], bool],
+    *,
+    attempts: int = 4,
+    initial_wait: float = 0.5,
+    max_wait: float = 30.0,
+    retry_after: Callable[[BaseException], float | None] | None = None,
+    what: str = "vendor call",
+) -> T:
+    """Run `operation`, retrying what `is_retryable` accepts; the last error is raised unchanged."""
+
+    def note(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning("%s failed (attempt %d of %d): %s; retrying", what, state.attempt_number, attempts,
+                    f"{type(error).__name__}: {error}"[:300])
+
+    retrying = Retrying(
+        stop=stop_after_attempt(max(1, attempts)),
+        wait=_wait(initial_wait, max_wait, retry_after),
+        retry=retry_if_exception(is_retryable),
+        before_sleep=note,
+        reraise=True,
+    )
+    return retrying(operation)
+
+
+def retry_after_seconds(headers) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds form); None when absent or a date."""
+    value = (headers or {}).get("Retry-After") if headers is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,98 @@
+"""The shared retry policy (pure) and the connectors under the sandboxes' fault profiles (real SDKs)."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from connectors.retry import call_with_retries, is_transport_error, retry_after_seconds
+from sandboxes.faults import FaultProfile
+
+
+class _Flaky:
+    def __init__(self, failures: list[BaseException]) -> None:
+        self.failures = list(failures)
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return "ok"
+
+
+def test_retryable_errors_are_retried_until_success():
+    """Input: a dropped connection, then a truncated body, then success."""
+    operation = _Flaky([requests.ConnectionError("reset"), requests.exceptions.ChunkedEncodingError("cut")])
+    assert call_with_retries(operation, is_transport_error, attempts=3, initial_wait=0.001) == "ok"
+    assert operation.calls == 3
+
+
+def test_non_retryable_error_is_raised_at_once():
+    """Input: a validation-style error the policy does not accept."""
+    operation = _Flaky([ValueError("bad request")])
+    with pytest.raises(ValueError):
+        call_with_retries(operation, is_transport_error, attempts=5, initial_wait=0.001)
+    assert operation.calls == 1
+
+
+def test_gives_up_after_the_last_attempt_with_the_vendor_error():
+    """Input: four dropped connections, three attempts allowed."""
+    operation = _Flaky([requests.ConnectionError(str(n)) for n in range(4)])
+    with pytest.raises(requests.ConnectionError, match="2"):
+        call_with_retries(operation, is_transport_error, attempts=3, initial_wait=0.001)
+    assert operation.calls == 3
+
+
+def test_retry_after_header_is_honoured():
+    assert retry_after_seconds({"Retry-After": "7"}) == 7.0
+    assert retry_after_seconds({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}) is None
+    assert retry_after_seconds({}) is None
+
+
+FLAKY = FaultProfile("test-flaky", "writes lose answers", server_error=0.2, drop_after_commit=0.25,
+                     truncated_body=0.1)
+
+
+def test_quickbooks_writes_under_faults_create_each_customer_exactly_once(tmp_path):
+    """Input: 15 customer creates while 20% of requests get a 5xx, 25% of writes lose their answer
+    after committing and 10% of bodies are truncated (seeded); each create keeps its requestid."""
+    from connectors.quickbooks import QuickBooksConnector
+    from sandboxes.runner import start_sandboxes
+
+    with start_sandboxes(["quickbooks"], state_dir=tmp_path) as sandboxes:
+        env = sandboxes.environment()
+        qb = QuickBooksConnector(env["QUICKBOOKS_BASE_URL"], env["QUICKBOOKS_REALM_ID"],
+                                 env["QUICKBOOKS_ACCESS_TOKEN"], env["CONCORD_CA_BUNDLE"],
+                                 max_attempts=8, retry_wait_seconds=0.01)
+        injector = sandboxes.servers["quickbooks"].inject_faults(FLAKY, seed=11)
+        ids = {qb.create_customer({"DisplayName": f"Fault test {n}"}, request_id=f"fault-test-{n}")["Id"]
+               for n in range(15)}
+        injected = dict(injector.injected)
+        sandboxes.servers["quickbooks"].inject_faults(None, seed=0)
+        names = [customer["DisplayName"] for customer in qb.iter_customers()]
+    assert len(ids) == 15
+    assert sorted(names) == sorted(f"Fault test {n}" for n in range(15))
+    assert injected.get("drop_after_commit", 0) > 0 and injected.get("server_error", 0) > 0
+
+
+def test_stripe_writes_under_faults_create_each_customer_exactly_once(tmp_path):
+    """Input: 15 Stripe customer creates, each with its Idempotency-Key, under the same faults;
+    the SDK's own retries resend the same key."""
+    from connectors.stripe import StripeConnector
+    from sandboxes.runner import start_sandboxes
+
+    with start_sandboxes(["stripe"], state_dir=tmp_path) as sandboxes:
+        env = sandboxes.environment()
+        stripe_connector = StripeConnector(env["STRIPE_API_KEY"], env["STRIPE_API_BASE"], env["CONCORD_CA_BUNDLE"],
+                                           max_network_retries=8)
+        before = {customer["id"] for customer in stripe_connector.iter_customers()}
+        injector = sandboxes.servers["stripe"].inject_faults(FLAKY, seed=5)
+        created = {stripe_connector.create_customer({"name": f"Fault test {n}"}, idempotency_key=f"fault-{n}")["id"]
+                   for n in range(15)}
+        injected = dict(injector.injected)
+        sandboxes.servers["stripe"].inject_faults(None, seed=0)
+        after = [customer for customer in stripe_connector.iter_customers() if customer["id"] not in before]
+    assert len(created) == 15
+    assert sorted(customer["name"] for customer in after) == sorted(f"Fault test {n}" for n in range(15))
+    assert injected.get("drop_after_commit", 0) > 0
