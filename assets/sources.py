@@ -26,12 +26,16 @@ def _with_progress(context: AssetExecutionContext, what: str, records: Iterable[
     context.log.info(f"{what}: {count} read in total")
 
 
-def _land(context, hub_resource: HubResource, system: str, entity: str, records, id_field: str = "id"):
+def _land(context, hub_resource: HubResource, system: str, entity: str, connector, read, id_field: str = "id"):
     # Each read is a full read, so a record it no longer returns was deleted at the source.
-    records = _with_progress(context, f"{system} {entity}", records, id_field)
+    records = _with_progress(context, f"{system} {entity}", read(connector), id_field)
     counts = hub_resource.hub().land_raw(system, entity, records, complete=True)
+    responses = connector.response_stats.as_metadata()
+    if responses["http_non_success"]:
+        context.log.warning(f"{system} {entity}: {responses['http_non_success']} non-success response(s), recovered")
     return MaterializeResult(
         metadata={
+            **responses,
             "inserted": counts.inserted,
             "updated": counts.updated,
             "unchanged": counts.unchanged,
@@ -43,17 +47,18 @@ def _land(context, hub_resource: HubResource, system: str, entity: str, records,
 
 @asset(key=["stripe", "customers"], group_name="sources", description="Stripe Customers, landed raw.")
 def stripe_customers(context: AssetExecutionContext, hub: HubResource, stripe: StripeResource):
-    return _land(context, hub, "stripe", "customer", stripe.connector().iter_customers())
+    return _land(context, hub, "stripe", "customer", stripe.connector(), lambda c: c.iter_customers())
 
 
 @asset(key=["stripe", "invoices"], group_name="sources", description="Stripe Invoices with their lines, landed raw.")
 def stripe_invoices(context: AssetExecutionContext, hub: HubResource, stripe: StripeResource):
-    return _land(context, hub, "stripe", "invoice", stripe.connector().iter_invoices())
+    return _land(context, hub, "stripe", "invoice", stripe.connector(), lambda c: c.iter_invoices())
 
 
 @asset(key=["salesforce", "accounts"], group_name="sources", description="Salesforce Accounts, landed raw.")
 def salesforce_accounts(context: AssetExecutionContext, hub: HubResource, salesforce: SalesforceResource):
-    return _land(context, hub, "salesforce", "account", salesforce.connector().iter_accounts(), id_field="Id")
+    return _land(context, hub, "salesforce", "account", salesforce.connector(), lambda c: c.iter_accounts(),
+                 id_field="Id")
 
 
 @asset(
@@ -63,7 +68,8 @@ def salesforce_accounts(context: AssetExecutionContext, hub: HubResource, salesf
     description="QuickBooks Customers as they are after Concord's writes, landed raw.",
 )
 def quickbooks_customers(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
-    return _land(context, hub, "quickbooks", "customer", quickbooks.connector().iter_customers(), id_field="Id")
+    return _land(context, hub, "quickbooks", "customer", quickbooks.connector(), lambda c: c.iter_customers(),
+                 id_field="Id")
 
 
 @asset(
@@ -73,4 +79,5 @@ def quickbooks_customers(context: AssetExecutionContext, hub: HubResource, quick
     description="QuickBooks Invoices as they are after Concord's writes, landed raw.",
 )
 def quickbooks_invoices(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
-    return _land(context, hub, "quickbooks", "invoice", quickbooks.connector().iter_invoices(), id_field="Id")
+    return _land(context, hub, "quickbooks", "invoice", quickbooks.connector(), lambda c: c.iter_invoices(),
+                 id_field="Id")

@@ -7,13 +7,13 @@ from assets.resources import HubResource, QuickBooksResource
 from connectors.quickbooks_sync import push_customers, push_invoices
 
 
-def _result(context: AssetExecutionContext, counts) -> MaterializeResult:
+def _result(context: AssetExecutionContext, counts, connector) -> MaterializeResult:
     for error in counts.errors[:10]:
         context.log.error(error)
     if counts.failed:
         # A run that ignored a failed write is not a success: fail loudly, rows stay in the outbox.
         raise RuntimeError(f"{counts.failed} QuickBooks write(s) failed; they stay in the outbox for the next run")
-    return MaterializeResult(metadata=counts.as_metadata())
+    return MaterializeResult(metadata={**counts.as_metadata(), **connector.response_stats.as_metadata()})
 
 
 @asset(
@@ -23,9 +23,10 @@ def _result(context: AssetExecutionContext, counts) -> MaterializeResult:
     description="Creates in QuickBooks every canonical customer it lacks (outbox, requestid idempotency).",
 )
 def sync_quickbooks_customers(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
-    counts = push_customers(hub.hub(), quickbooks.connector(), progress=context.log.info)
+    connector = quickbooks.connector()
+    counts = push_customers(hub.hub(), connector, progress=context.log.info)
     context.log.info(f"QuickBooks customers: {counts.as_metadata()}")
-    return _result(context, counts)
+    return _result(context, counts, connector)
 
 
 @asset(
@@ -35,6 +36,7 @@ def sync_quickbooks_customers(context: AssetExecutionContext, hub: HubResource, 
     description="Creates in QuickBooks every finalized invoice it lacks, and a Payment for each paid one.",
 )
 def sync_quickbooks_invoices(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
-    counts = push_invoices(hub.hub(), quickbooks.connector(), progress=context.log.info)
+    connector = quickbooks.connector()
+    counts = push_invoices(hub.hub(), connector, progress=context.log.info)
     context.log.info(f"QuickBooks invoices and payments: {counts.as_metadata()}")
-    return _result(context, counts)
+    return _result(context, counts, connector)

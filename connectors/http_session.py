@@ -11,11 +11,43 @@ on every call. Pinning the bundle per request on the session keeps each client's
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from typing import Any
 
 import requests
 from pyrate_limiter import Limiter
 from requests_oauthlib import OAuth2Session
+
+
+class ResponseStats:
+    """Every response a connector received, by status, and the requests that got none at all.
+
+    Non-success responses are counted even when a retry recovered, so a run's metadata shows how
+    rough the vendor was; the counts are per connector, i.e. per stream of an asset.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_status: Counter[int] = Counter()
+        self.no_response = 0
+
+    def record(self, status: int | None) -> None:
+        with self._lock:
+            if status is None:
+                self.no_response += 1
+            else:
+                self.by_status[status] += 1
+
+    @property
+    def non_success(self) -> int:
+        return self.no_response + sum(count for status, count in self.by_status.items() if status >= 400)
+
+    def as_metadata(self) -> dict[str, int]:
+        with self._lock:
+            total = sum(self.by_status.values())
+            return {"http_requests": total + self.no_response, "http_non_success": self.non_success,
+                    "http_throttled": self.by_status.get(429, 0), "http_no_response": self.no_response}
 
 
 class PinnedBundle:
@@ -25,13 +57,22 @@ class PinnedBundle:
     ca_bundle: str | None = None
     limiter: Limiter | None = None
     limit_name: str = "requests"
+    stats: ResponseStats | None = None
 
     def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
         if self.ca_bundle and kwargs.get("verify") is not False:  # never re-enable what a caller turned off
             kwargs["verify"] = self.ca_bundle
         if self.limiter is not None:
             self.limiter.try_acquire(self.limit_name)  # blocks until the account may send again
-        return super().request(method, url, *args, **kwargs)
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except requests.RequestException:
+            if self.stats is not None:
+                self.stats.record(None)
+            raise
+        if self.stats is not None:
+            self.stats.record(response.status_code)
+        return response
 
 
 class PinnedSession(PinnedBundle, requests.Session):
@@ -46,6 +87,7 @@ def configure(session: PinnedBundle, ca_bundle: str | None, limiter: Limiter | N
     if ca_bundle:
         session.ca_bundle = session.verify = str(ca_bundle)
     session.limiter = limiter
+    session.stats = ResponseStats()
     return session
 
 

@@ -20,7 +20,7 @@ from pyrate_limiter import Rate
 from quickbooks import QuickBooks
 from quickbooks.exceptions import QuickbooksException
 
-from connectors.http_session import PinnedOAuth2Session, configure
+from connectors.http_session import PinnedOAuth2Session, ResponseStats, configure
 from connectors.qbo_query import Filter, quote, select
 from connectors.rate_limit import account_key, limiter_for
 from connectors.retry import call_with_retries, is_transport_error
@@ -94,6 +94,7 @@ class QuickBooksConnector:
             limiter = limiter_for("quickbooks", account_key("quickbooks", base_url, realm_id), rate_limit_dir,
                                   rate_limits)
         configure(session, ca_bundle, limiter)
+        self.response_stats: ResponseStats = session.stats
         self.client.session = session
         self.realm_id = realm_id
         self.max_attempts = max(1, max_attempts)

@@ -17,7 +17,7 @@ import requests
 from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.format import format_external_id
 
-from connectors.http_session import session_trusting
+from connectors.http_session import ResponseStats, session_trusting
 
 ACCOUNT_FIELDS = ["Id", "Name", "Stripe_Customer_Id__c", "CurrencyIsoCode", "LastModifiedDate"]
 STRIPE_ID_FIELD = "Stripe_Customer_Id__c"
@@ -39,10 +39,12 @@ class SalesforceConnector:
         batch_size: int | None = None,
     ) -> None:
         """`batch_size` (200..2000) asks Salesforce for that many records per page of a query."""
+        session = build_session(ca_bundle)
+        self.response_stats: ResponseStats = session.stats
         self._client = Salesforce(
             instance_url=instance_url,
             session_id=access_token,
-            session=build_session(ca_bundle),
+            session=session,
             version=api_version,
             parse_float=Decimal,  # currency fields (AnnualRevenue...) must never become floats
             object_pairs_hook=dict,

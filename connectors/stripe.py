@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import stripe
 from pyrate_limiter import Limiter, Rate
 
-from connectors.http_session import session_trusting
+from connectors.http_session import ResponseStats, session_trusting
 from connectors.rate_limit import account_key, limiter_for, stripe_rates_name
 from connectors.retry import call_with_retries, retry_after_seconds
 
@@ -27,11 +27,11 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 
 def http_client_trusting(
     ca_bundle: str | None, timeout: float = DEFAULT_TIMEOUT_SECONDS, limiter: Limiter | None = None
-) -> stripe.HTTPClient | None:
-    """An SDK HTTP client verifying TLS against `ca_bundle` and paced by `limiter`; None for the SDK default."""
-    if ca_bundle is None and limiter is None:
-        return None  # the SDK's default client, trusting its bundled CAs
-    # Without a bundle of ours the SDK's own (stripe.ca_bundle_path) still applies per request.
+) -> stripe.RequestsClient:
+    """An SDK HTTP client verifying TLS against `ca_bundle` and paced by `limiter`.
+
+    Without a bundle of ours the SDK's own (stripe.ca_bundle_path) still applies per request.
+    """
     return stripe.RequestsClient(timeout=timeout, session=session_trusting(ca_bundle, limiter))
 
 
@@ -72,8 +72,9 @@ class StripeConnector:
             api_key,
             base_addresses={"api": api_base.rstrip("/")} if api_base else None,
             max_network_retries=max_network_retries,
-            http_client=http_client_trusting(ca_bundle, timeout, limiter),
+            http_client=(http_client := http_client_trusting(ca_bundle, timeout, limiter)),
         )
+        self.response_stats: ResponseStats = http_client._session.stats
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StripeConnector:

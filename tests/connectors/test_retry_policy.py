@@ -69,11 +69,14 @@ def test_quickbooks_writes_under_faults_create_each_customer_exactly_once(tmp_pa
         ids = {qb.create_customer({"DisplayName": f"Fault test {n}"}, request_id=f"fault-test-{n}")["Id"]
                for n in range(15)}
         injected = dict(injector.injected)
+        responses = qb.response_stats.as_metadata()
         sandboxes.servers["quickbooks"].inject_faults(None, seed=0)
         names = [customer["DisplayName"] for customer in qb.iter_customers()]
     assert len(ids) == 15
     assert sorted(names) == sorted(f"Fault test {n}" for n in range(15))
     assert injected.get("drop_after_commit", 0) > 0 and injected.get("server_error", 0) > 0
+    # every fault the client met is counted, though each was recovered
+    assert responses["http_non_success"] == sum(injected.values())
 
 
 def test_stripe_writes_under_faults_create_each_customer_exactly_once(tmp_path):

@@ -32,6 +32,8 @@ def test_first_sync_fills_quickbooks_and_second_sync_writes_nothing(concord_env,
     """Input: the seeded company (12 customers incl. O'Brien \\ "x", JPY and KWD invoices); sync twice."""
     first = run_job("concord_sync", dagster_instance)
     assert first.success
+    metadata = first.asset_materializations_for_node("sync__quickbooks__invoices")[0].metadata
+    assert metadata["http_requests"].value > 0 and metadata["http_non_success"].value == 0
     qb = _qb()
     assert len(list(qb.iter_customers())) == len(SEED.accounts)
     assert len(list(qb.iter_invoices())) == len(SEED.invoices)
