@@ -1,18 +1,22 @@
 """Stripe dicts <-> canonical records. Pure functions: no SDK, no I/O.
 
-Stripe amounts are already integers in the currency's minor unit (cents, yen, fils), so they
-become Money unchanged; only the currency code is normalized (upper-case, known to Concord).
+Stripe amounts are integers in the currency's minor unit (cents, yen, fils), so they become Money
+unchanged, except ISK, which Stripe still writes with two decimals (mappings.money.from_stripe_amount).
+Invoice lines keep their discounts and per-line taxes as Stripe rounded them, so totals tie out.
+The other Stripe objects live in mappings.stripe_* modules, one per family, each with its field table.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
-from mappings.canonical import Customer, Invoice, InvoiceLine, MappingError
-from mappings.money import Money, UnknownCurrency, normalize_currency
+from mappings.canonical import Customer, Invoice, InvoiceLine, LineTax, MappingError
+from mappings.money import Money, UnknownCurrency, from_stripe_amount, normalize_currency
+from mappings.stripe_common import MAPPING_VERSION, SALESFORCE_ID_KEY
 
-SALESFORCE_ID_KEY = "salesforce_account_id"
+__all__ = ["MAPPING_VERSION", "SALESFORCE_ID_KEY", "customer_from_stripe", "customer_to_stripe", "invoice_from_stripe"]
 INVOICE_STATUSES = frozenset({"draft", "open", "paid", "uncollectible", "void"})
 
 
@@ -39,8 +43,46 @@ def _currency(code: Any, where: str) -> str:
 def _minor_units(value: Any, field: str, where: str) -> int:
     # bool is an int in Python; a float or a string is a vendor shape we must not guess about.
     if isinstance(value, bool) or not isinstance(value, int):
-        raise MappingError(f"{where}: {field} must be an integer amount in minor units, got {value!r}")
+        raise MappingError(f"{where}: {field} must be an integer amount in minor units, got {value!r}", field=field)
     return value
+
+
+def _money(value: Any, currency: str, field: str, where: str) -> Money:
+    try:
+        return from_stripe_amount(_minor_units(value, field, where), currency)
+    except ValueError as exc:
+        raise MappingError(f"{where}: {field}: {exc}", field=field, reason=str(exc)) from exc
+
+
+def _sum_amounts(items: Any, currency: str, field: str, where: str) -> Money | None:
+    """Sum of [{amount: ...}] (discount_amounts, taxes, total_taxes); None when Stripe sent null."""
+    if items is None:
+        return None
+    result = Money.zero(currency)
+    for index, item in enumerate(items):
+        result = result + _money(item.get("amount"), currency, f"{field}[{index}].amount", where)
+    return result
+
+
+def _line_taxes(line: dict, currency: str, where: str) -> tuple[LineTax, ...]:
+    taxes = []
+    for index, tax in enumerate(line.get("taxes") or []):
+        details = tax.get("tax_rate_details") or {}
+        rate = details.get("tax_rate")
+        taxable = tax.get("taxable_amount")
+        taxes.append(LineTax(
+            amount=_money(tax.get("amount"), currency, f"taxes[{index}].amount", where),
+            taxable_amount=_money(taxable if taxable is not None else line.get("amount"), currency,
+                                  f"taxes[{index}].taxable_amount", where),
+            rate_id=rate.get("id") if isinstance(rate, dict) else rate,
+            percentage=_percentage(details.get("percentage")),
+            inclusive=tax.get("tax_behavior") == "inclusive",
+        ))
+    return tuple(taxes)
+
+
+def _percentage(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))  # str(): a JSON number read as float stays exact
 
 
 def _utc_date(timestamp: Any, field: str, where: str) -> date:
@@ -105,7 +147,8 @@ def _lines(obj: dict[str, Any], invoice_id: str, currency: str) -> tuple[Invoice
             raise MappingError(f"{invoice_id}: a line has no id")
         where = f"{invoice_id} line {line_id}"
         if line.get("currency") is not None and _currency(line["currency"], where) != currency:
-            raise MappingError(f"{where}: currency {line['currency']!r} differs from the invoice's {currency}")
+            raise MappingError(f"{where}: currency {line['currency']!r} differs from the invoice's {currency}",
+                               field="currency")
         quantity = line.get("quantity")
         if quantity is None:
             quantity = 1
@@ -116,10 +159,21 @@ def _lines(obj: dict[str, Any], invoice_id: str, currency: str) -> tuple[Invoice
                 line_id=f"{invoice_id}:{line_id}",
                 description=line.get("description") or "",
                 quantity=quantity,
-                amount=Money(_minor_units(line.get("amount"), "amount", where), currency),
+                amount=_money(line.get("amount"), currency, "amount", where),
+                discount=_sum_amounts(line.get("discount_amounts") or None, currency, "discount_amounts", where),
+                taxes=_line_taxes(line, currency, where),
+                price_id=_line_price_id(line),
             )
         )
     return tuple(lines)
+
+
+def _line_price_id(line: dict) -> str | None:
+    pricing = line.get("pricing") or {}
+    price = (pricing.get("price_details") or {}).get("price")
+    if isinstance(price, dict):
+        price = price.get("id")
+    return price if isinstance(price, str) else None
 
 
 def invoice_from_stripe(obj: dict, known_customers: set[str] | None = None) -> Invoice:
@@ -129,7 +183,7 @@ def invoice_from_stripe(obj: dict, known_customers: set[str] | None = None) -> I
     customer_id = _customer_id(obj.get("customer"), invoice_id)
     if known_customers is not None and customer_id not in known_customers:
         raise MappingError(f"{invoice_id}: customer {customer_id} is not a known customer")
-    total = _minor_units(obj.get("total"), "total", invoice_id)
+    total = _money(obj.get("total"), currency, "total", invoice_id)
     status = obj.get("status")
     if status not in INVOICE_STATUSES:
         raise MappingError(f"{invoice_id}: unknown status {status!r}")
@@ -142,17 +196,31 @@ def invoice_from_stripe(obj: dict, known_customers: set[str] | None = None) -> I
     lines = _lines(obj, invoice_id, currency)
     subtotal = obj.get("subtotal")
     if subtotal is not None and obj.get("lines") is not None:
-        subtotal = _minor_units(subtotal, "subtotal", invoice_id)
+        subtotal_money = _money(subtotal, currency, "subtotal", invoice_id)
         line_sum = sum(line.amount.amount_minor for line in lines)
-        if line_sum != subtotal:
-            raise MappingError(f"{invoice_id}: lines sum to {line_sum} but the subtotal is {subtotal} ({currency})")
+        if line_sum != subtotal_money.amount_minor:
+            raise MappingError(
+                f"{invoice_id}: lines sum to {line_sum} but the subtotal is {subtotal_money.amount_minor} ({currency})",
+                field="subtotal", reason="lines do not sum to subtotal")
+    tax = _sum_amounts(obj.get("total_taxes"), currency, "total_taxes", invoice_id)
+    if tax is not None and obj.get("lines") is not None and any(line.taxes for line in lines):
+        line_tax = sum(t.amount.amount_minor for line in lines for t in line.taxes)
+        if line_tax != tax.amount_minor:
+            raise MappingError(f"{invoice_id}: line taxes sum to {line_tax} but total_taxes to {tax.amount_minor}",
+                               field="total_taxes", reason="line taxes do not sum to total tax")
     return Invoice(
         stripe_id=invoice_id,
         customer_stripe_id=customer_id,
         number=obj.get("number") or None,
         status=status,
-        total=Money(total, currency),
+        total=total,
         issued_on=issued_on,
         due_on=_utc_date(due_date, "due_date", invoice_id) if due_date is not None else None,
         lines=lines,
+        subtotal=_money(subtotal, currency, "subtotal", invoice_id) if subtotal is not None else None,
+        discount=_sum_amounts(obj.get("total_discount_amounts") or None, currency, "total_discount_amounts",
+                              invoice_id),
+        tax=tax,
+        amount_paid=_money(obj["amount_paid"], currency, "amount_paid", invoice_id)
+        if obj.get("amount_paid") is not None else None,
     )

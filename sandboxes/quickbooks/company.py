@@ -3,6 +3,12 @@
 Each record keeps the properties the client wrote (`fields`) plus bookkeeping (Id, SyncToken,
 times); everything QuickBooks derives (totals, balances, names on references, line ids) is
 recomputed on every read, so a payment or a deletion elsewhere is always reflected.
+
+Per-entity rules live in methods named `_validate_<entity>` and `_render_<entity>` (and optional
+`_after_write_<entity>` / `_before_delete_<entity>`); customers, invoices and payments are here,
+name lists (accounts, items, tax codes) in `names.py`, credits and refunds in `credits.py`,
+deposits and journal entries in `banking.py`. Every change is reported to `listeners`
+(CDC keeps deletions as tombstones; webhooks turn changes into CloudEvents).
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from decimal import Decimal
 from typing import Any
 
 from sandboxes.quickbooks import faults, values
-from sandboxes.quickbooks.query import execute, parse
+from sandboxes.quickbooks.banking import BankingRules
+from sandboxes.quickbooks.credits import CreditRules
+from sandboxes.quickbooks.names import NameListRules
+from sandboxes.quickbooks.query import Condition, execute, parse
 from sandboxes.quickbooks.schema import (
     ACCEPTED_PROPERTIES,
     CURRENCIES,
@@ -23,15 +32,20 @@ from sandboxes.quickbooks.schema import (
     MAX_DOC_NUMBER,
     MAX_NOTES,
     MAX_PRIVATE_NOTE,
+    NAME_LIST,
     QUERYABLE,
     READ_ONLY,
 )
 
-ENTITIES = ("Account", "Item", "Customer", "Invoice", "Payment")
-WRITABLE = ("Customer", "Invoice", "Payment")
-UPDATABLE = ("Customer", "Invoice")
-DELETABLE = ("Invoice", "Payment")
+TRANSACTIONS = ("Invoice", "Payment", "CreditMemo", "RefundReceipt", "Deposit", "JournalEntry")
+ENTITIES = ("Account", "Item", "TaxCode", "Customer", *TRANSACTIONS)
+WRITABLE = ("Account", "Item", "Customer", *TRANSACTIONS)  # tax codes come from the tax engine, never the API
+UPDATABLE = ("Account", "Item", "Customer", "Invoice", "CreditMemo", "RefundReceipt", "Deposit", "JournalEntry")
+DELETABLE = TRANSACTIONS
 FORBIDDEN_NAME_CHARACTERS = (":", "\t", "\n")  # ':' separates parent:child in FullyQualifiedName
+
+# (entity, id, operation, time): operation is "Create", "Update" or "Delete", as webhooks name them.
+ChangeListener = Callable[[str, str, str, str], None]
 
 
 @dataclass
@@ -45,46 +59,74 @@ class Record:
     extra: dict[str, Any] = field(default_factory=dict)  # derived on write (DocNumber, rates)
 
 
-class Company:
+@dataclass
+class Tombstone:
+    """What CDC still knows about a deleted transaction."""
+
+    entity: str
+    id: str
+    deleted: str
+
+
+class Company(NameListRules, CreditRules, BankingRules):
     def __init__(self, realm_id: str, clock: Callable[[], datetime]) -> None:
         self.realm_id = realm_id
         self.clock = clock
         self.records: dict[str, dict[str, Record]] = {name: {} for name in ENTITIES}
         self.counters: dict[str, int] = {name: 0 for name in ENTITIES}
+        self.tombstones: list[Tombstone] = []
+        self.listeners: list[ChangeListener] = []
         self.next_doc_number = 1001
         # invoice id -> payment id -> amount applied: balances are derived from this.
         self.applied: dict[str, dict[str, Decimal]] = {}
+        # payment id -> deposit id, for payments moved out of Undeposited Funds by a deposit.
+        self.deposited: dict[str, str] = {}
         self._seed_chart_of_accounts()
+        self._seed_tax_codes()
 
     # ---- seed -------------------------------------------------------------------------------
     def _seed_chart_of_accounts(self) -> None:
+        # Ids 1-3 are relied on by clients (Services income, A/R, Undeposited Funds); the rest follow.
         for name, account_type, sub_type, classification in [
             ("Services", "Income", "ServiceFeeIncome", "Revenue"),
             ("Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable", "Asset"),
             ("Undeposited Funds", "Other Current Asset", "UndepositedFunds", "Asset"),
+            ("Checking", "Bank", "Checking", "Asset"),
+            ("Stripe Clearing", "Bank", "CashOnHand", "Asset"),
+            ("Merchant Fees", "Expense", "BankCharges", "Expense"),
+            ("Refunds Given", "Income", "DiscountsRefundsGiven", "Revenue"),
         ]:
             self._insert("Account", {
-                "Name": name, "SubAccount": False, "FullyQualifiedName": name, "Active": True,
+                "Name": name, "SubAccount": False, "Active": True,
                 "Classification": classification, "AccountType": account_type, "AccountSubType": sub_type,
-                "CurrentBalance": Decimal("0"), "CurrentBalanceWithSubAccounts": Decimal("0"),
                 "CurrencyRef": values.currency_ref(HOME_CURRENCY),
             })
         self._insert("Item", {
-            "Name": "Services", "Active": True, "FullyQualifiedName": "Services", "Taxable": False,
+            "Name": "Services", "Active": True, "Taxable": False,
             "UnitPrice": Decimal("0"), "Type": "Service", "IncomeAccountRef": {"value": "1", "name": "Services"},
             "PurchaseCost": Decimal("0"), "TrackQtyOnHand": False,
         })
 
-    def _insert(self, entity: str, fields: dict[str, Any], extra: dict[str, Any] | None = None) -> Record:
-        self.counters[entity] += 1
+    def _insert(
+        self, entity: str, fields: dict[str, Any], extra: dict[str, Any] | None = None, record_id: str | None = None
+    ) -> Record:
+        if record_id is None:
+            self.counters[entity] += 1
+            record_id = str(self.counters[entity])
         now = values.format_time(self.clock())
-        record = Record(entity, str(self.counters[entity]), now, now, fields, 0, extra or {})
+        record = Record(entity, record_id, now, now, fields, 0, extra or {})
         self.records[entity][record.id] = record
+        self._notify(entity, record.id, "Create", now)
         return record
 
     def _touch(self, record: Record) -> None:
         record.sync_token += 1
         record.updated = values.format_time(self.clock())
+        self._notify(record.entity, record.id, "Update", record.updated)
+
+    def _notify(self, entity: str, record_id: str, operation: str, time: str) -> None:
+        for listener in self.listeners:
+            listener(entity, record_id, operation, time)
 
     # ---- reads ------------------------------------------------------------------------------
     def get(self, entity: str, record_id: str) -> Record:
@@ -96,27 +138,31 @@ class Company:
     def read(self, entity: str, record_id: str) -> dict:
         return self.render(self.get(entity, record_id))
 
+    def canonical_entity(self, name: str) -> str | None:
+        return next((entity for entity in ENTITIES if entity.lower() == name.lower()), None)
+
     def query(self, statement: str) -> dict:
         query = parse(statement)
-        canonical = next((name for name in ENTITIES if name.lower() == query.entity.lower()), None)
+        canonical = self.canonical_entity(query.entity)
         if canonical is None:
             raise faults.query_parser_error(f"Invalid entity name: {query.entity}")
         query.entity = canonical
-        balances = self._customer_balances() if canonical == "Customer" else None
-        rows = [self.render(record, balances) for record in self.records[canonical].values()]
-        return execute(query, rows, QUERYABLE[canonical])
+        if canonical in NAME_LIST and not any(condition.field == "Active" for condition in query.conditions):
+            # QuickBooks hides inactive (deleted) list entries unless the query asks about Active.
+            query.conditions.append(Condition("Active", "=", (True,)))
+        return execute(query, self.render_all(canonical), QUERYABLE[canonical])
+
+    def render_all(self, entity: str) -> list[dict]:
+        balances = self._customer_balances() if entity == "Customer" else None
+        return [self.render(record, balances) for record in self.records[entity].values()]
 
     def render(self, record: Record, balances: dict[str, Decimal] | None = None) -> dict:
         body = {"domain": "QBO", "sparse": False, "Id": record.id, "SyncToken": str(record.sync_token),
                 "MetaData": {"CreateTime": record.created, "LastUpdatedTime": record.updated}}
         if record.entity == "Customer":
             derived = self._render_customer(record, balances)
-        elif record.entity == "Invoice":
-            derived = self._render_invoice(record)
-        elif record.entity == "Payment":
-            derived = self._render_payment(record)
         else:
-            derived = dict(record.fields)
+            derived = getattr(self, "_render_" + record.entity.lower())(record)
         return {**derived, **body}
 
     # ---- writes -----------------------------------------------------------------------------
@@ -124,11 +170,7 @@ class Company:
         fields = self._writable(entity, payload)
         normalized, extra = self._validate(entity, fields, existing=None)
         record = self._insert(entity, normalized, extra)
-        if entity == "Payment":
-            for line in normalized["Line"]:
-                invoice_id = line["LinkedTxn"][0]["TxnId"]
-                self.applied.setdefault(invoice_id, {})[record.id] = line["Amount"]
-                self._touch(self.records["Invoice"][invoice_id])  # QuickBooks bumps the paid invoice too
+        self._after_write(record, previous=None)
         return self.render(record)
 
     def update(self, entity: str, payload: dict) -> dict:
@@ -136,35 +178,62 @@ class Company:
         fields = self._writable(entity, payload)
         if payload.get("sparse") is True:
             fields = {**record.fields, **fields}
-        normalized, extra = self._validate(entity, fields, existing=record)
-        record.fields, record.extra = normalized, {**record.extra, **extra}
-        self._touch(record)
-        return self.render(record)
-
-    def delete(self, entity: str, payload: dict) -> dict:
-        record = self._check_sync_token(entity, payload)
-        if entity == "Invoice":
-            # QuickBooks keeps the payments and leaves their amounts unapplied (a customer credit).
-            for payment_id in self.applied.pop(record.id, {}):
-                payment = self.records["Payment"][payment_id]
-                payment.fields["Line"] = [
-                    line for line in payment.fields["Line"] if line["LinkedTxn"][0]["TxnId"] != record.id
-                ]
-                self._touch(payment)
-        if entity == "Payment":
-            for invoice_id in [line["LinkedTxn"][0]["TxnId"] for line in record.fields["Line"]]:
-                self.applied.get(invoice_id, {}).pop(record.id, None)
-                self._touch(self.records["Invoice"][invoice_id])
-        del self.records[entity][record.id]
-        return {"status": "Deleted", "domain": "QBO", "Id": record.id}
+        return self._replace(record, fields)
 
     def edit(self, entity: str, record_id: str, changes: dict) -> dict:
         """A bookkeeper's edit in the QuickBooks UI: no SyncToken check, same rules otherwise."""
         record = self.get(entity, record_id)
-        normalized, extra = self._validate(entity, {**record.fields, **changes}, existing=record)
+        return self._replace(record, {**record.fields, **changes})
+
+    def _replace(self, record: Record, fields: dict) -> dict:
+        self._check_not_deposited(record)
+        normalized, extra = self._validate(record.entity, fields, existing=record)
+        previous = record.fields
         record.fields, record.extra = normalized, {**record.extra, **extra}
         self._touch(record)
+        self._after_write(record, previous=previous)
         return self.render(record)
+
+    def delete(self, entity: str, payload: dict) -> dict:
+        record = self._check_sync_token(entity, payload)
+        self._check_not_deposited(record)
+        hook = getattr(self, "_before_delete_" + entity.lower(), None)
+        if hook is not None:
+            hook(record)
+        del self.records[entity][record.id]
+        deleted = values.format_time(self.clock())
+        self.tombstones.append(Tombstone(entity, record.id, deleted))
+        self._notify(entity, record.id, "Delete", deleted)
+        return {"status": "Deleted", "domain": "QBO", "Id": record.id}
+
+    def _after_write(self, record: Record, previous: dict | None) -> None:
+        hook = getattr(self, "_after_write_" + record.entity.lower(), None)
+        if hook is not None:
+            hook(record, previous)
+
+    def _before_delete_invoice(self, record: Record) -> None:
+        # QuickBooks keeps the payments and leaves their amounts unapplied (a customer credit).
+        for payment_id in self.applied.pop(record.id, {}):
+            payment = self.records["Payment"][payment_id]
+            payment.fields["Line"] = [
+                line for line in payment.fields["Line"] if line["LinkedTxn"][0]["TxnId"] != record.id
+            ]
+            self._touch(payment)
+
+    def _before_delete_payment(self, record: Record) -> None:
+        for invoice_id in [line["LinkedTxn"][0]["TxnId"] for line in record.fields["Line"]]:
+            self.applied.get(invoice_id, {}).pop(record.id, None)
+            self._touch(self.records["Invoice"][invoice_id])
+
+    def _after_write_payment(self, record: Record, previous: dict | None) -> None:
+        for line in record.fields["Line"]:
+            invoice_id = line["LinkedTxn"][0]["TxnId"]
+            self.applied.setdefault(invoice_id, {})[record.id] = line["Amount"]
+            self._touch(self.records["Invoice"][invoice_id])  # QuickBooks bumps the paid invoice too
+
+    def _check_not_deposited(self, record: Record) -> None:
+        if record.entity == "Payment" and record.id in self.deposited:
+            raise faults.deposited_transaction(record.id)
 
     def _check_sync_token(self, entity: str, payload: dict) -> Record:
         if "Id" not in payload:
@@ -187,9 +256,13 @@ class Company:
         return {name: value for name, value in payload.items() if name not in read_only and value is not None}
 
     def _validate(self, entity: str, fields: dict, existing: Record | None) -> tuple[dict, dict]:
-        validator = {"Customer": self._validate_customer, "Invoice": self._validate_invoice,
-                     "Payment": self._validate_payment}[entity]
-        return validator(fields, existing)
+        return getattr(self, "_validate_" + entity.lower())(fields, existing)
+
+    def _next_doc_number(self) -> str:
+        """Sales forms share one sequence, as in a QuickBooks company with custom numbers off."""
+        number = str(self.next_doc_number)
+        self.next_doc_number += 1
+        return number
 
     # ---- customers --------------------------------------------------------------------------
     def _validate_customer(self, fields: dict, existing: Record | None) -> tuple[dict, dict]:
@@ -203,10 +276,12 @@ class Company:
         name = values.text(name, "DisplayName", MAX_DISPLAY_NAME).strip()
         if any(char in name for char in FORBIDDEN_NAME_CHARACTERS):
             raise faults.invalid_string("DisplayName", name)
-        for other in self.records["Customer"].values():
-            if other is not existing and other.fields["DisplayName"] == name:
-                raise faults.duplicate_name(name)
         fields["DisplayName"] = name
+        if not isinstance(fields.setdefault("Active", True), bool):
+            raise faults.unsupported_property("Active")
+        fields["DisplayName"] = name = self._list_name("Customer", "DisplayName", fields, existing)
+        if self._name_taken("Customer", "DisplayName", name, existing):
+            raise faults.duplicate_name(name)
         if "Notes" in fields:
             values.text(fields["Notes"], "Notes", MAX_NOTES)
         email = fields.get("PrimaryEmailAddr")
@@ -223,8 +298,8 @@ class Company:
 
     def _customer_has_transactions(self, customer_id: str) -> bool:
         return any(
-            record.fields["CustomerRef"]["value"] == customer_id
-            for entity in ("Invoice", "Payment")
+            record.fields.get("CustomerRef", {}).get("value") == customer_id
+            for entity in TRANSACTIONS
             for record in self.records[entity].values()
         )
 
@@ -234,6 +309,9 @@ class Company:
         for invoice in self.records["Invoice"].values():
             customer_id = invoice.fields["CustomerRef"]["value"]
             balances[customer_id] = balances.get(customer_id, Decimal(0)) + self._invoice_balance(invoice)
+        for memo in self.records["CreditMemo"].values():  # an open credit lowers what the customer owes
+            customer_id = memo.fields["CustomerRef"]["value"]
+            balances[customer_id] = balances.get(customer_id, Decimal(0)) - self._sales_total(memo)
         return balances
 
     def _render_customer(self, record: Record, balances: dict[str, Decimal] | None = None) -> dict:
@@ -250,11 +328,7 @@ class Company:
     def _customer_ref(self, fields: dict) -> tuple[Record, dict]:
         if "CustomerRef" not in fields:
             raise faults.required_missing("CustomerRef")
-        customer_id = values.reference_id(fields["CustomerRef"], "CustomerRef")
-        customer = self.records["Customer"].get(customer_id)
-        if customer is None:
-            raise faults.invalid_reference("CustomerRef", customer_id)
-        return customer, {"value": customer.id, "name": customer.fields["DisplayName"]}
+        return self._active_reference("Customer", fields["CustomerRef"], "CustomerRef")
 
     def _transaction_currency(self, fields: dict, customer: Record) -> str:
         customer_currency = customer.fields["CurrencyRef"]["value"]
@@ -294,8 +368,7 @@ class Company:
         if "DocNumber" in fields:
             values.text(fields["DocNumber"], "DocNumber", MAX_DOC_NUMBER)
         elif existing is None:
-            extra["DocNumber"] = str(self.next_doc_number)
-            self.next_doc_number += 1
+            extra["DocNumber"] = self._next_doc_number()
         if existing is not None:
             applied = sum(self.applied.get(existing.id, {}).values(), Decimal(0))
             if sum((line["Amount"] for line in fields["Line"]), Decimal(0)) < applied:
@@ -317,11 +390,7 @@ class Company:
         result["Amount"] = amount
         if detail_type == "SalesItemLineDetail":
             detail = dict(line.get("SalesItemLineDetail") or {})
-            item_id = values.reference_id(detail.get("ItemRef", {"value": "1"}), "ItemRef")
-            item = self.records["Item"].get(item_id)
-            if item is None:
-                raise faults.invalid_reference("ItemRef", item_id)
-            detail["ItemRef"] = {"value": item.id, "name": item.fields["Name"]}
+            _, detail["ItemRef"] = self._active_reference("Item", detail.get("ItemRef", {"value": "1"}), "ItemRef")
             if "Qty" in detail:
                 detail["Qty"] = values.amount(detail["Qty"], "Qty")
             if "UnitPrice" in detail:
@@ -334,16 +403,16 @@ class Company:
             result["SalesItemLineDetail"] = detail
         return result
 
-    def _invoice_total(self, record: Record) -> Decimal:
+    def _sales_total(self, record: Record) -> Decimal:
         return sum((line["Amount"] for line in record.fields["Line"]), Decimal(0))
 
     def _invoice_balance(self, record: Record) -> Decimal:
-        return self._invoice_total(record) - sum(self.applied.get(record.id, {}).values(), Decimal(0))
+        return self._sales_total(record) - sum(self.applied.get(record.id, {}).values(), Decimal(0))
 
     def _render_invoice(self, record: Record) -> dict:
         fields = record.fields
         currency = fields["CurrencyRef"]["value"]
-        total = values.money(self._invoice_total(record), currency)
+        total = values.money(self._sales_total(record), currency)
         balance = values.money(self._invoice_balance(record), currency)
         lines = [
             {"Id": str(number), "LineNum": number, **line}

@@ -172,3 +172,86 @@ def duplicate_name(name: str) -> Fault:
         detail="The name supplied already exists. : Another customer, vendor or employee is already using this "
         f"name. Please use a different name. Name={name}",
     )
+
+
+def token_expired() -> Fault:
+    """An access token past its hour (QuickBooks measures it on its own clock, here the sandbox clock)."""
+    return Fault(
+        code="3200",
+        message="message=AuthenticationFailed; errorCode=003200; statusCode=401",
+        detail="Token expired",
+        fault_type="AUTHENTICATION",
+        status=401,
+        headers={"WWW-Authenticate": 'Bearer realm="Intuit", error="invalid_token", error_description="Token expired"'},
+    )
+
+
+def system_failure(status: int = 500) -> Fault:
+    return Fault(
+        code="10000",
+        message="An application error has occurred while processing your request",
+        detail="System Failure Error: An unexpected error occurred while accessing or saving your data. "
+        "Please wait a few minutes and try again. If the problem persists, contact customer support.",
+        fault_type="SystemFault",
+        status=status,
+    )
+
+
+def object_inactive(entity: str, object_id: str) -> Fault:
+    return Fault(
+        code="610",
+        message="Object Not Found",
+        detail="Object Not Found : Something you're trying to use has been made inactive. "
+        f"Check the fields with accounts, customers, items, vendors or employees. ({entity} {object_id})",
+    )
+
+
+def duplicate_list_name(kind: str, name: str) -> Fault:
+    """6240 for name-list entities other than customers (accounts, items): same code, its own wording."""
+    return Fault(
+        code="6240",
+        message="Duplicate Name Exists Error",
+        detail=f"The name supplied already exists. : Another {kind} is already using this name. "
+        f"Please use a different name. Name={name}",
+    )
+
+
+def deposited_transaction(txn_id: str) -> Fault:
+    return Fault(
+        code="6540",
+        message="Deposited Transaction cannot be changed",
+        detail="This transaction has been deposited. If you want to change or delete it, you must first edit the "
+        f"deposit it appears on and remove it. (Payment {txn_id})",
+    )
+
+
+def journal_unbalanced(debits: object, credits: object) -> Fault:
+    return Fault(
+        code="6000",
+        message="A business validation error has occurred while processing your request",
+        detail="Business Validation Error: Your transaction doesn't balance. Make sure the total debits equal the "
+        f"total credits. (debits {debits}, credits {credits})",
+    )
+
+
+def cdc_too_old(changed_since: str) -> Fault:
+    return Fault(
+        code="10000",
+        message="An application error has occurred while processing your request",
+        detail=f"Operation cdc with changedSince date {changed_since} which is older than fixed days is not supported.",
+        fault_type="SystemFault",
+    )
+
+
+def batch_too_large(size: int, maximum: int) -> Fault:
+    return Fault(
+        code="2010",  # QuickBooks answers an oversized batch as an invalid request, before running any item
+        message="Request has invalid or unsupported property",
+        detail=f"Batch size {size} exceeds the maximum of {maximum} BatchItemRequest items",
+        element="BatchItemRequest",
+    )
+
+
+def invalid_enumeration(element: str, value: object) -> Fault:
+    return Fault(code="2170", message="Invalid Enumeration", detail=f"Invalid Enumeration : {value}",
+                 element=element)

@@ -164,7 +164,7 @@ class _Parser:
             query.conditions.append(self.condition())
             while self.keyword("AND"):
                 query.conditions.append(self.condition())
-        if self.keyword("ORDERBY"):
+        if self.keyword("ORDERBY") or self._order_by():
             query.order_by.append(self.ordering())
             while self.at_symbol(","):
                 self.index += 1
@@ -181,6 +181,10 @@ class _Parser:
     def projection(self) -> tuple[bool, tuple[str, ...] | None]:
         token = self.next("a projection")
         if token.kind == "symbol" and token.text == "*":
+            # "SELECT *, Sku FROM Item" (python-quickbooks sends it) asks for everything plus an extra column.
+            while self.at_symbol(","):
+                self.index += 1
+                self.identifier()
             return False, None
         if token.kind == "word" and token.text.upper() == "COUNT":
             self.expect_symbol("(")
@@ -213,6 +217,15 @@ class _Parser:
         if token.kind != "symbol" or token.text not in _OPERATORS:
             raise query_parser_error(f'Encountered "{token.text}" at column {token.position + 1}, expecting operator')
         return Condition(name, token.text, (self.literal(),))
+
+    def _order_by(self) -> bool:
+        """`ORDER BY` in two words, which QuickBooks accepts as well as ORDERBY."""
+        token, following = self.peek(), self.tokens[self.index + 1] if self.index + 1 < len(self.tokens) else None
+        if (token is not None and token.kind == "word" and token.text.upper() == "ORDER"
+                and following is not None and following.kind == "word" and following.text.upper() == "BY"):
+            self.index += 2
+            return True
+        return False
 
     def ordering(self) -> tuple[str, bool]:
         name = self.identifier()

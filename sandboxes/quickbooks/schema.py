@@ -59,17 +59,60 @@ _PAYMENT = {
     "PaymentExtendedType", "PaymentEx",
 }
 
+_ACCOUNT = {
+    "Name", "SubAccount", "ParentRef", "Description", "FullyQualifiedName", "AccountAlias", "TxnLocationType",
+    "Active", "Classification", "AccountType", "AccountSubType", "AccountPurposes", "AcctNum", "AcctNumExtn",
+    "BankNum", "OpeningBalance", "OpeningBalanceDate", "CurrentBalance", "CurrentBalanceWithSubAccounts",
+    "CurrencyRef", "TaxAccount", "TaxCodeRef", "OnlineBankingEnabled", "FIName", "JournalCodeRef", "AccountEx",
+}
+
+_ITEM = {
+    "Name", "Sku", "Description", "Active", "SubItem", "ParentRef", "Level", "FullyQualifiedName", "Taxable",
+    "SalesTaxIncluded", "PercentBased", "UnitPrice", "RatePercent", "Type", "PaymentMethodRef", "UOMSetRef",
+    "IncomeAccountRef", "PurchaseDesc", "PurchaseTaxIncluded", "PurchaseCost", "ExpenseAccountRef", "COGSAccountRef",
+    "AssetAccountRef", "PrefVendorRef", "AvgCost", "TrackQtyOnHand", "QtyOnHand", "QtyOnPurchaseOrder",
+    "QtyOnSalesOrder", "ReorderPoint", "ManPartNum", "DepositToAccountRef", "SalesTaxCodeRef", "PurchaseTaxCodeRef",
+    "InvStartDate", "BuildPoint", "PrintGroupedItems", "SpecialItem", "SpecialItemType", "ItemGroupDetail",
+    "ItemAssemblyDetail", "AbatementRate", "ReverseChargeRate", "ServiceType", "ItemCategoryType", "ItemEx",
+    "TaxClassificationRef", "UQCDisplayText", "UQCId", "ClassRef", "Source", "DeferredRevenue", "CustomExtensions",
+}
+
+_TAX_CODE = {
+    "Name", "Description", "Active", "Hidden", "Taxable", "TaxGroup", "SalesTaxRateList", "PurchaseTaxRateList",
+    "AdjustmentTaxRateList", "TaxCodeEx", "TaxCodeConfigType",
+}
+
+_CREDIT_MEMO = {"RemainingCredit", "InvoiceRef", "CreditMemoEx"}
+_REFUND_RECEIPT = {"RemainingCredit", "RefundReceiptEx"}
+_DEPOSIT = {"DepositToAccountRef", "CashBack", "GlobalTaxCalculation", "TotalAmt", "HomeTotalAmt", "DepositEx"}
+_JOURNAL_ENTRY = {
+    "Adjustment", "HomeCurrencyAdjustment", "EnteredInHomeCurrency", "GlobalTaxCalculation", "TotalAmt",
+    "HomeTotalAmt", "JournalEntryEx",
+}
+
 ACCEPTED_PROPERTIES: dict[str, set[str]] = {
     "Customer": _INTUIT_ENTITY | _NAME_BASE | _CUSTOMER,
     "Invoice": _INTUIT_ENTITY | _TRANSACTION | _SALES_TRANSACTION | _INVOICE,
     "Payment": _INTUIT_ENTITY | _TRANSACTION | _PAYMENT,
+    "Account": _INTUIT_ENTITY | _ACCOUNT,
+    "Item": _INTUIT_ENTITY | _ITEM,
+    "TaxCode": _INTUIT_ENTITY | _TAX_CODE,
+    "CreditMemo": _INTUIT_ENTITY | _TRANSACTION | _SALES_TRANSACTION | _CREDIT_MEMO,
+    "RefundReceipt": _INTUIT_ENTITY | _TRANSACTION | _SALES_TRANSACTION | _REFUND_RECEIPT,
+    "Deposit": _INTUIT_ENTITY | _TRANSACTION | _DEPOSIT,
+    "JournalEntry": _INTUIT_ENTITY | _TRANSACTION | _JOURNAL_ENTRY,
 }
+
+# Name-list entities are never deleted: they go inactive (Active=false), and queries skip inactive
+# rows unless the WHERE clause names Active. Transactions are deleted outright.
+NAME_LIST = ("Customer", "Item", "Account", "TaxCode")
 
 # Properties QuickBooks computes; a client may echo them back (a full update of a fetched object)
 # but what it sends is ignored.
 READ_ONLY = {
     "Id", "SyncToken", "MetaData", "domain", "sparse", "status", "FullyQualifiedName", "Balance",
     "BalanceWithJobs", "TotalAmt", "HomeTotalAmt", "HomeBalance", "LinkedTxn", "UnappliedAmt", "TxnTaxDetail",
+    "RemainingCredit", "CurrentBalance", "CurrentBalanceWithSubAccounts", "Level",
 }
 
 # Filterable / sortable properties per entity (QuickBooks rejects others with 4001).
@@ -81,9 +124,19 @@ QUERYABLE: dict[str, set[str]] = {
                 "CustomerRef", "TotalAmt", "Balance", "PrivateNote", "CurrencyRef"},
     "Payment": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "TxnDate", "CustomerRef", "TotalAmt",
                 "PrivateNote", "PaymentRefNum", "CurrencyRef"},
-    "Item": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "Name", "Type", "Active"},
+    "Item": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "Name", "Type", "Active", "Sku",
+             "FullyQualifiedName"},
     "Account": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "Name", "AccountType", "Active",
-                "Classification"},
+                "Classification", "AccountSubType", "FullyQualifiedName", "CurrencyRef"},
+    "TaxCode": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "Name", "Active", "Taxable", "TaxGroup"},
+    "CreditMemo": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "DocNumber", "TxnDate", "CustomerRef",
+                   "TotalAmt", "PrivateNote", "CurrencyRef"},
+    "RefundReceipt": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "DocNumber", "TxnDate",
+                      "CustomerRef", "TotalAmt", "PrivateNote", "PaymentRefNum", "CurrencyRef"},
+    "Deposit": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "TxnDate", "TotalAmt", "PrivateNote",
+                "DepositToAccountRef", "CurrencyRef"},
+    "JournalEntry": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "DocNumber", "TxnDate", "TotalAmt",
+                     "PrivateNote", "CurrencyRef"},
 }
 
 # Currencies the sandbox company has enabled (multicurrency on, home USD): name, decimals, rate to USD.

@@ -2,37 +2,62 @@
 
 Vendor paths (`/v3/company/{realmId}/...`) need `Authorization: Bearer <token>`; writes honour the
 `requestid` query parameter as QuickBooks does: a repeated requestid gets the stored response of the
-first call and writes nothing. All state sits behind one lock.
+first call and writes nothing. Also served: CDC, batch, Intuit's OAuth endpoints (oauth.py), per-realm
+throttling (throttle.py, off unless configured) and CloudEvents webhooks (webhooks.py). Every answer
+carries an `intuit_tid` header, QuickBooks' request id. All state sits behind one lock.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sandboxes.http import Request, Response, Router, SandboxServer, ServedSandbox
 from sandboxes.quickbooks import faults
+from sandboxes.quickbooks.cdc import change_data_capture
 from sandboxes.quickbooks.company import DELETABLE, ENTITIES, UPDATABLE, WRITABLE, Company
 from sandboxes.quickbooks.faults import Fault
+from sandboxes.quickbooks.oauth import OAuthServer
+from sandboxes.quickbooks.throttle import Throttle
 from sandboxes.quickbooks.values import format_response_time
+from sandboxes.quickbooks.webhooks import WebhookHub
 from sandboxes.seed import SeedData
 from sandboxes.tls import LocalCA
 
 REALM_ID = "9341453050298765"
+MAX_BATCH_ITEMS = 30
 _ENTITY_BY_PATH = {name.lower(): name for name in ENTITIES}
 _INJECTABLE_STATUSES = {429, 500, 503}
+FAULT_KINDS = ("rate_limit", "server_error", "expired_token")
 
 
 class QuickBooksSandbox(ServedSandbox):
-    def __init__(self, seed: SeedData, tls: LocalCA | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        seed: SeedData,
+        tls: LocalCA | None = None,
+        port: int = 0,
+        throttle: Throttle | None = None,
+        expire_initial_token: bool = False,
+    ) -> None:
+        """`throttle`: QuickBooks' rate limits (Throttle() for the real 500/min, 10/s); None serves unthrottled.
+        `expire_initial_token`: the access token in credentials() dies after an hour of sandbox clock, as a
+        real one does; off by default because clients without refresh support would then fail mid-test."""
         self.seed = seed
         self.realm_id = REALM_ID
         # Deterministic per seed, so a runner and its tests agree without sharing state.
         self.access_token = "qbo-sandbox-" + hashlib.sha256(f"quickbooks:{seed.seed}".encode()).hexdigest()[:32]
+        self.verifier_token = hashlib.sha256(f"quickbooks-verifier:{seed.seed}".encode()).hexdigest()[:36]
+        self.expire_initial_token = expire_initial_token
+        self.throttle = throttle
         self._lock = threading.RLock()
         self._clock_offset = timedelta(0)
+        self._tids = itertools.count(1)
+        self.webhooks = WebhookHub(self.realm_id, self.verifier_token, f"concord-sandbox:{seed.seed}",
+                                   ca_file=str(tls.bundle_path) if tls is not None else None)
         self._reset_state()
         self._server = SandboxServer("quickbooks", self._routes(), tls, port, not_found=self._not_found)
 
@@ -41,7 +66,15 @@ class QuickBooksSandbox(ServedSandbox):
             "QUICKBOOKS_BASE_URL": self.base_url,
             "QUICKBOOKS_REALM_ID": self.realm_id,
             "QUICKBOOKS_ACCESS_TOKEN": self.access_token,
+            "QUICKBOOKS_CLIENT_ID": self.oauth.client_id,
+            "QUICKBOOKS_CLIENT_SECRET": self.oauth.client_secret,
+            "QUICKBOOKS_REFRESH_TOKEN": self.refresh_token,
+            "QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN": self.verifier_token,
         }
+
+    def stop(self) -> None:
+        self.webhooks.stop()
+        super().stop()
 
     # ---- state ------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -50,9 +83,35 @@ class QuickBooksSandbox(ServedSandbox):
     def _reset_state(self) -> None:
         with self._lock:
             self.company = Company(self.realm_id, self.now)
+            self.company.listeners.append(self.webhooks.record)
+            self.oauth = OAuthServer(self.seed.seed, self.realm_id, self.now)
+            self.oauth.register_access_token(self.access_token, expires=self.expire_initial_token)
+            self.refresh_token = self.oauth.new_refresh_token()
+            if self.throttle is not None:
+                self.throttle.reset()
             self._replays: dict[str, Response] = {}
             self._requests: list[dict] = []
             self._pending_faults: list[int] = []
+
+    def fault_response(self, kind: str, request: Request) -> Response:
+        """QuickBooks' real answer to an injected fault: 429 throttle, 500 system failure, 401 expired token."""
+        fault = {
+            "rate_limit": faults.throttled,
+            "server_error": faults.system_failure,
+            "expired_token": faults.token_expired,
+        }.get(kind)
+        if fault is None:
+            raise ValueError(f"unknown fault kind {kind!r}; QuickBooks knows {', '.join(FAULT_KINDS)}")
+        return self._fault_response(fault())
+
+    def _fault_response(self, fault: Fault) -> Response:
+        return Response.json(fault.body(format_response_time(self.now())), fault.status,
+                             {**fault.headers, "intuit_tid": self._next_tid()})
+
+    def _next_tid(self) -> str:
+        number = next(self._tids)
+        digest = hashlib.sha256(f"tid:{self.seed.seed}:{number}".encode()).hexdigest()
+        return f"1-{digest[:8]}-{digest[8:32]}"
 
     # ---- routing ----------------------------------------------------------------------------
     def _routes(self) -> Router:
@@ -60,17 +119,39 @@ class QuickBooksSandbox(ServedSandbox):
         base = "/v3/company/{realm}"
         router.add("POST", base + "/query", self._vendor(self._query))
         router.add("GET", base + "/query", self._vendor(self._query))
+        router.add("GET", base + "/cdc", self._vendor(self._cdc))
+        router.add("POST", base + "/batch", self._vendor(self._batch))
         router.add("GET", base + "/{entity}/{id}", self._vendor(self._read))
         router.add("POST", base + "/{entity}", self._vendor(self._write))
+        for path in ("/.well-known/openid_sandbox_configuration", "/.well-known/openid_configuration"):
+            router.add("GET", path, lambda request: Response.json(OAuthServer.discovery(self.base_url)))
+        router.add("POST", "/oauth2/v1/tokens/bearer", self._locked(lambda request: self.oauth.token(request)))
+        router.add("POST", "/v2/oauth2/tokens/revoke", self._locked(lambda request: self.oauth.revoke(request)))
+        router.add("GET", "/connect/oauth2", self._locked(lambda request: self.oauth.authorize(request)))
+        router.add("GET", "/op/v1/jwks", lambda request: Response.json({"keys": []}))
         router.add("GET", "/_sandbox/requests", lambda request: Response.json(self._requests_snapshot()))
         router.add("POST", "/_sandbox/reset", self._control_reset)
+        router.add("GET", "/_sandbox/clock", self._control_clock)
         router.add("POST", "/_sandbox/clock", self._control_clock)
         router.add("POST", "/_sandbox/faults", self._control_faults)
+        router.add("POST", "/_sandbox/throttle", self._control_throttle)
+        router.add("POST", "/_sandbox/webhooks", self._control_webhooks)
+        router.add("POST", "/_sandbox/webhooks/deliver", self._control_webhook_delivery)
+        router.add("GET", "/_sandbox/webhooks", self._control_webhook_log)
         router.add("POST", "/_sandbox/edit/{entity}/{id}", self._control_edit)
         return router
 
+    def _locked(self, handler):
+        def wrapped(request: Request) -> Response:
+            with self._lock:
+                response = handler(request)
+            response.headers.setdefault("intuit_tid", self._next_tid())
+            return response
+
+        return wrapped
+
     def _vendor(self, handler):
-        """Wraps a vendor handler: auth, realm, injected faults, requestid replay, Fault bodies, log."""
+        """Wraps a vendor handler: auth, realm, throttle, injected faults, requestid replay, Fault bodies, log."""
 
         def wrapped(request: Request) -> Response:
             request_id = request.arg("requestid")
@@ -90,15 +171,19 @@ class QuickBooksSandbox(ServedSandbox):
     def _answer(self, handler, request: Request) -> Response:
         try:
             self._authorize(request)
+            if self.throttle is not None and not self.throttle.admit(
+                self.realm_id, self.now(), batch=request.path.endswith("/batch")
+            ):
+                raise faults.throttled()
             if self._pending_faults:
                 raise self._injected_fault(self._pending_faults.pop(0))
-            return Response.json({**handler(request), "time": format_response_time(self.now())})
+            body = {**handler(request), "time": format_response_time(self.now())}
+            return Response.json(body, headers={"intuit_tid": self._next_tid()})
         except Fault as fault:
-            return Response.json(fault.body(format_response_time(self.now())), fault.status, fault.headers)
+            return self._fault_response(fault)
 
     def _authorize(self, request: Request) -> None:
-        if request.headers.get("authorization", "") != "Bearer " + self.access_token:
-            raise faults.authentication_failed()
+        self.oauth.check_access(request.headers.get("authorization", ""))
         if request.params.get("realm") != self.realm_id:
             raise faults.realm_not_authorized(request.params.get("realm", ""))
 
@@ -106,12 +191,10 @@ class QuickBooksSandbox(ServedSandbox):
     def _injected_fault(status: int) -> Fault:
         if status == 429:
             return faults.throttled()
-        return Fault(code="10000", message="An application error has occurred while processing your request",
-                     detail="System Failure Error: injected by the sandbox", fault_type="SystemFault", status=status)
+        return faults.system_failure(status)
 
     def _not_found(self, request: Request) -> Response:
-        fault = faults.unsupported_operation(f"{request.method} {request.path}")
-        response = Response.json(fault.body(format_response_time(self.now())), fault.status)
+        response = self._fault_response(faults.unsupported_operation(f"{request.method} {request.path}"))
         with self._lock:
             self._log(request, response, False)
         return response
@@ -131,19 +214,62 @@ class QuickBooksSandbox(ServedSandbox):
         entity = self._entity(request)
         payload = self._payload(request)
         operation = request.arg("operation")
+        if operation is None:
+            operation = "update" if "Id" in payload else "create"
+        return {entity: self._perform(entity, operation, payload)}
+
+    def _perform(self, entity: str, operation: str, payload: dict) -> dict:
+        """One create, update or delete, shared by the entity endpoints and batch items."""
         if operation == "delete":
-            if entity not in DELETABLE:
+            if entity not in DELETABLE:  # name-list entries go inactive instead (sparse update Active=false)
                 raise faults.unsupported_operation(f"delete {entity}")
-            return {entity: self.company.delete(entity, payload)}
-        if operation is not None:
-            raise faults.unsupported_operation(f"{operation} {entity}")
-        if entity not in WRITABLE:
-            raise faults.unsupported_operation(f"create {entity}")
-        if "Id" in payload:
+            return self.company.delete(entity, payload)
+        if operation == "update":
             if entity not in UPDATABLE:
                 raise faults.unsupported_operation(f"update {entity}")
-            return {entity: self.company.update(entity, payload)}
-        return {entity: self.company.create(entity, payload)}
+            return self.company.update(entity, payload)
+        if operation == "create":
+            if entity not in WRITABLE:
+                raise faults.unsupported_operation(f"create {entity}")
+            if "Id" in payload:
+                raise faults.unsupported_property("Id")
+            return self.company.create(entity, payload)
+        raise faults.unsupported_operation(f"{operation} {entity}")
+
+    def _cdc(self, request: Request) -> dict:
+        return change_data_capture(self.company, request.arg("entities") or "", request.arg("changedSince") or "",
+                                   self.now())
+
+    def _batch(self, request: Request) -> dict:
+        items = self._payload(request).get("BatchItemRequest")
+        if not isinstance(items, list) or not items:
+            raise faults.required_missing("BatchItemRequest")
+        if len(items) > MAX_BATCH_ITEMS:
+            raise faults.batch_too_large(len(items), MAX_BATCH_ITEMS)
+        answers = []
+        for item in items:
+            bid = item.get("bId") if isinstance(item, dict) else None
+            try:
+                answers.append({"bId": bid, **self._batch_item(item)})
+            except Fault as fault:  # one item's fault never stops the others
+                answers.append({"bId": bid, "Fault": fault.body("")["Fault"]})
+        return {"BatchItemResponse": answers}
+
+    def _batch_item(self, item: object) -> dict:
+        if not isinstance(item, dict) or not item.get("bId"):
+            raise faults.required_missing("bId")
+        if "Query" in item:
+            return {"QueryResponse": self.company.query(str(item["Query"]))}
+        if "optionsData" in item:
+            raise faults.unsupported_operation(f"{item.get('operation')} with optionsData {item['optionsData']}")
+        named = [key for key in item if key in _ENTITY_BY_PATH.values()]
+        if len(named) != 1 or not isinstance(item[named[0]], dict):
+            raise faults.unsupported_property("BatchItemRequest")
+        entity = named[0]
+        operation = item.get("operation")
+        if operation is None:
+            raise faults.required_missing("operation")
+        return {entity: self._perform(entity, str(operation), item[entity])}
 
     @staticmethod
     def _entity(request: Request) -> str:
@@ -184,14 +310,20 @@ class QuickBooksSandbox(ServedSandbox):
     # ---- control API ------------------------------------------------------------------------
     def _control_reset(self, request: Request) -> Response:
         self._reset_state()
+        self.webhooks.clear()
         return Response.json({"reset": True})
 
     def _control_clock(self, request: Request) -> Response:
-        """{"advance_seconds": n}: move the sandbox clock forward (cursor and timestamp tests)."""
-        seconds = Decimal(str(request.json().get("advance_seconds", 0)))
+        """GET: {"now": unix seconds}. POST {"advance_seconds": n}: move the sandbox clock forward; record
+        times, token expiry, CDC's 30-day window and the throttle windows all follow it."""
         with self._lock:
-            self._clock_offset += timedelta(seconds=int(seconds))
-            return Response.json({"now": self.now().isoformat()})
+            if request.method == "POST":
+                seconds = Decimal(str(request.json().get("advance_seconds", 0)))
+                if seconds < 0:
+                    return Response.json({"error": "the clock only moves forward"}, 400)
+                self._clock_offset += timedelta(seconds=int(seconds))
+            now = self.now()
+            return Response.json({"now": int(now.timestamp()), "iso": now.isoformat()})
 
     def _control_faults(self, request: Request) -> Response:
         """{"status": 429|500|503, "times": n}: the next n vendor requests fail that way."""
@@ -203,8 +335,41 @@ class QuickBooksSandbox(ServedSandbox):
             self._pending_faults.extend([status] * times)
             return Response.json({"pending": list(self._pending_faults)})
 
+    def _control_throttle(self, request: Request) -> Response:
+        """{"per_minute", "per_second", "batch_per_minute"} (defaults: QuickBooks' 500, 10, 40) turns throttling
+        on with those limits; {"enabled": false} turns it off."""
+        body = request.json()
+        with self._lock:
+            if body.get("enabled") is False:
+                self.throttle = None
+                return Response.json({"enabled": False})
+            self.throttle = Throttle(**{key: int(body[key]) for key in ("per_minute", "per_second",
+                                                                        "batch_per_minute") if key in body})
+            return Response.json({"enabled": True, "per_minute": self.throttle.per_minute,
+                                  "per_second": self.throttle.per_second,
+                                  "batch_per_minute": self.throttle.batch_per_minute})
+
+    def _control_webhooks(self, request: Request) -> Response:
+        """Register an endpoint as the developer portal would: {"url": ..., "entities": ["Invoice", ...]?}."""
+        body = request.json()
+        url, entities = body.get("url"), body.get("entities")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            return Response.json({"error": "url must be an http(s) URL"}, 400)
+        unknown = sorted(set(entities or []) - set(ENTITIES))
+        if unknown:
+            return Response.json({"error": f"unknown entities {unknown}"}, 400)
+        self.webhooks.register(url, entities)
+        return Response.json({"url": url, "entities": entities, "verifier_token": self.verifier_token})
+
+    def _control_webhook_delivery(self, request: Request) -> Response:
+        """Deliver whatever is pending now, without waiting for the aggregation window."""
+        return Response.json([vars(delivery) for delivery in self.webhooks.deliver()])
+
+    def _control_webhook_log(self, request: Request) -> Response:
+        return Response.json([vars(delivery) for delivery in list(self.webhooks.deliveries)])
+
     def _control_edit(self, request: Request) -> Response:
-        """Plant drift: change a Customer or Invoice as a bookkeeper would in the QuickBooks UI."""
+        """Plant drift: change a record as a bookkeeper would in the QuickBooks UI (no SyncToken needed)."""
         entity = _ENTITY_BY_PATH.get(request.params["entity"].lower())
         if entity not in UPDATABLE:
             return Response.json({"error": f"only {', '.join(UPDATABLE)} can be edited"}, 400)
@@ -214,4 +379,3 @@ class QuickBooksSandbox(ServedSandbox):
             except Fault as fault:
                 return Response.json(fault.body(format_response_time(self.now())), fault.status)
             return Response.json({entity: record})
-

@@ -1,7 +1,8 @@
-"""The sObjects the sandbox serves and their fields, as a real org's describe call reports them.
+"""Field and object descriptions, as a real org's describe call reports them.
 
 Field names are case-insensitive in SOQL and in REST bodies; `ObjectSchema.field` resolves any
-spelling to the canonical one, which is what responses always use.
+spelling to the canonical one, which is what responses always use. The objects themselves are
+defined in `sobjects.py`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ CORPORATE_CURRENCY = "USD"
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    type: str  # Salesforce field type: id, string, picklist, url, datetime, boolean, int...
+    type: str  # Salesforce field type: id, string, picklist, url, datetime, date, boolean, int, reference...
     label: str
     length: int = 0
     nillable: bool = True
@@ -33,6 +34,17 @@ class FieldSpec:
     case_sensitive: bool = False
     picklist_values: tuple[str, ...] = ()
     restricted_picklist: bool = False  # a value outside picklist_values is refused on write
+    default: object = None  # what the org fills in when a create leaves the field out
+    reference_to: str | None = None  # for reference fields: the parent sObject
+    relationship_name: str | None = None  # AccountId -> Account, used in SOQL as Account.Name
+    calculated: bool = False  # derived by the org (Opportunity.IsWon, Contact.Name)
+    precision: int = 0
+    scale: int = 0
+
+    @property
+    def required(self) -> bool:
+        """A create must supply it: not nillable, writable and without a default."""
+        return not self.nillable and self.createable and self.default is None and self.type != "boolean"
 
     def describe(self) -> dict:
         return {
@@ -40,9 +52,13 @@ class FieldSpec:
             "type": self.type,
             "label": self.label,
             "length": self.length,
+            "precision": self.precision,
+            "scale": self.scale,
             "nillable": self.nillable,
             "createable": self.createable,
             "updateable": self.updateable,
+            "defaultedOnCreate": self.default is not None or self.type == "boolean" or self.name == "Id",
+            "calculated": self.calculated,
             "externalId": self.external_id,
             "unique": self.unique,
             "caseSensitive": self.case_sensitive,
@@ -50,9 +66,11 @@ class FieldSpec:
             "custom": self.name.endswith("__c"),
             "filterable": True,
             "sortable": self.type != "textarea",
+            "referenceTo": [self.reference_to] if self.reference_to else [],
+            "relationshipName": self.relationship_name,
             "restrictedPicklist": self.restricted_picklist,
             "picklistValues": [
-                {"active": True, "defaultValue": False, "label": value, "value": value}
+                {"active": True, "defaultValue": value == self.default, "label": value, "value": value}
                 for value in self.picklist_values
             ],
         }
@@ -64,53 +82,53 @@ class ObjectSchema:
     label: str
     key_prefix: str
     fields: tuple[FieldSpec, ...]
+    label_plural: str = ""
     _by_lower: dict[str, FieldSpec] = field(default_factory=dict, compare=False, repr=False)
+    _by_relationship: dict[str, FieldSpec] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_lower.update({spec.name.lower(): spec for spec in self.fields})
+        self._by_relationship.update({
+            spec.relationship_name.lower(): spec for spec in self.fields if spec.relationship_name
+        })
 
     def field(self, name: str) -> FieldSpec | None:
         return self._by_lower.get(name.lower())
+
+    def relationship(self, name: str) -> FieldSpec | None:
+        """The reference field behind a parent relationship name (Account -> AccountId)."""
+        return self._by_relationship.get(name.lower())
+
+    @property
+    def external_id_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(spec for spec in self.fields if spec.external_id)
 
     def describe(self, api_version: str) -> dict:
         base = f"/services/data/v{api_version}/sobjects/{self.name}"
         return {
             "name": self.name,
             "label": self.label,
+            "labelPlural": self.label_plural or self.label + "s",
             "keyPrefix": self.key_prefix,
             "custom": False,
             "createable": True,
             "updateable": True,
             "deletable": True,
+            "undeletable": True,
             "queryable": True,
+            "replicateable": True,
+            "retrieveable": True,
+            "searchable": True,
             "fields": [spec.describe() for spec in self.fields],
             "urls": {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"},
         }
 
-
-_READ_ONLY = {"createable": False, "updateable": False, "nillable": False}
-
-ACCOUNT = ObjectSchema(
-    name="Account",
-    label="Account",
-    key_prefix="001",
-    fields=(
-        FieldSpec("Id", "id", "Account ID", length=18, case_sensitive=True, **_READ_ONLY),
-        FieldSpec("IsDeleted", "boolean", "Deleted", **_READ_ONLY),
-        FieldSpec("Name", "string", "Account Name", length=255, nillable=False),
-        FieldSpec("Type", "picklist", "Account Type", length=255,
-                  picklist_values=("Prospect", "Customer", "Partner", "Other")),
-        FieldSpec("BillingCountry", "string", "Billing Country", length=80),
-        FieldSpec("Website", "url", "Website", length=255),
-        FieldSpec("NumberOfEmployees", "int", "Employees"),
-        FieldSpec("CurrencyIsoCode", "picklist", "Account Currency", length=3, nillable=False,
-                  picklist_values=ACTIVE_CURRENCIES, restricted_picklist=True),
-        FieldSpec("Stripe_Customer_Id__c", "string", "Stripe Customer Id", length=255,
-                  external_id=True, unique=True, case_sensitive=True),
-        FieldSpec("CreatedDate", "datetime", "Created Date", **_READ_ONLY),
-        FieldSpec("LastModifiedDate", "datetime", "Last Modified Date", **_READ_ONLY),
-        FieldSpec("SystemModstamp", "datetime", "System Modstamp", **_READ_ONLY),
-    ),
-)
-
-SCHEMAS = {schema.name.lower(): schema for schema in (ACCOUNT,)}
+    def summary(self, api_version: str) -> dict:
+        """The entry GET /sobjects lists for this object (describeGlobal)."""
+        base = f"/services/data/v{api_version}/sobjects/{self.name}"
+        return {
+            "name": self.name, "label": self.label, "labelPlural": self.label_plural or self.label + "s",
+            "keyPrefix": self.key_prefix, "custom": False, "queryable": True, "createable": True,
+            "updateable": True, "deletable": True, "replicateable": True,
+            "urls": {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"},
+        }

@@ -4,10 +4,16 @@ the store."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sandboxes.salesforce.errors import ApiError
 from sandboxes.salesforce.schema import NUMBER_TYPES, TEXT_TYPES, FieldSpec, ObjectSchema
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 
 def validated_fields(schema: ObjectSchema, body: Any, creating: bool) -> dict[str, object]:
@@ -40,8 +46,8 @@ def validated_fields(schema: ObjectSchema, body: Any, creating: bool) -> dict[st
 
 
 def _required(spec: FieldSpec, fields: dict[str, object], creating: bool) -> bool:
-    # Non-nillable fields with a default (CurrencyIsoCode) are filled in by the store instead.
-    if spec.nillable or not spec.createable or spec.name == "CurrencyIsoCode":
+    # Non-nillable fields with a default (CurrencyIsoCode, booleans) are filled in by the store instead.
+    if not spec.required:
         return False
     if spec.name in fields:
         return fields[spec.name] is None
@@ -62,13 +68,28 @@ def _checked_value(spec: FieldSpec, value: object) -> object:
                            f"{spec.label}: bad value for restricted picklist field: {value}", fields=[spec.name])
         return value
     if spec.type in NUMBER_TYPES:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        # Request bodies are parsed with Decimal for fractions, so money never passes through a float.
+        allowed = (int,) if spec.type == "int" else (int, Decimal)
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            value = Decimal(value.strip())  # Salesforce reads numeric strings into number fields
+            if spec.type == "int" and value == value.to_integral():
+                value = int(value)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, allowed)):
             raise _cannot_deserialize(spec, value)
+        if isinstance(value, Decimal) and spec.scale:
+            value = value.quantize(Decimal(1).scaleb(-spec.scale), rounding=ROUND_HALF_UP)
         return value
     if spec.type == "boolean":
         if not isinstance(value, bool):
             raise _cannot_deserialize(spec, value)
         return value
+    if spec.type == "date" and value is not None:
+        if not isinstance(value, str) or not _DATE.fullmatch(value):
+            raise _cannot_deserialize(spec, value)
+        try:
+            date.fromisoformat(value)
+        except ValueError as exc:
+            raise _cannot_deserialize(spec, value) from exc
     return value
 
 

@@ -6,11 +6,14 @@ returns the JSON body of a 200 answer or raises StripeApiError. The sandbox hold
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
-from sandboxes.stripe import objects
+from sandboxes.stripe import billing, money, objects
 from sandboxes.stripe.errors import StripeApiError, invalid_param, missing_param
+from sandboxes.stripe.events import previous_attributes
+from sandboxes.stripe.listing import list_endpoint
 from sandboxes.stripe.params import (
     currency,
     email,
@@ -27,7 +30,7 @@ Body = dict[str, Any]
 Handler = Callable[[StripeState, Body, dict[str, str], int], Body]
 
 _LIST_PARAMS = {"limit", "starting_after", "ending_before"}
-_CUSTOMER_FIELDS = {"name", "email", "description", "phone", "metadata", "invoice_prefix"}
+_CUSTOMER_FIELDS = {"name", "email", "description", "phone", "metadata", "invoice_prefix", "invoice_settings"}
 _INVOICE_STATUSES = {"draft", "open", "paid", "uncollectible", "void"}
 
 
@@ -50,8 +53,25 @@ def _created_filter(params: Body, name: str = "created") -> Callable[[int], bool
 # -- customers -----------------------------------------------------------------------------------
 
 
+def _default_payment_method(state: StripeState, customer: Body, params: Body, now: int) -> None:
+    """`invoice_settings[default_payment_method]`: an attached method, or a test token (pm_card_visa)
+    that becomes one, as in Stripe's test mode."""
+    settings = params.get("invoice_settings")
+    if not isinstance(settings, dict) or "default_payment_method" not in settings:
+        return
+    reference = settings["default_payment_method"]
+    method_id = None
+    if reference:
+        method = money.payment_method(state, reference, customer["id"], now,
+                                      "invoice_settings[default_payment_method]")
+        if method["customer"] is None:
+            method["customer"] = customer["id"]
+        method_id = method["id"]
+    customer["invoice_settings"] = {**customer["invoice_settings"], "default_payment_method": method_id}
+
+
 def create_customer(state: StripeState, params: Body, _: dict[str, str], now: int) -> Body:
-    reject_unknown(params, _CUSTOMER_FIELDS)
+    reject_unknown(params, _CUSTOMER_FIELDS | {"payment_method"})
     fields = {
         "name": optional_str(params, "name"), "email": email(params),
         "description": optional_str(params, "description"), "phone": optional_str(params, "phone"),
@@ -60,6 +80,16 @@ def create_customer(state: StripeState, params: Body, _: dict[str, str], now: in
     customer_id = state.ids.new("cus_", 14)  # only after validation, so a rejected call uses no id
     customer = objects.new_customer(customer_id, now, **fields)
     state.customers[customer_id] = customer
+    state.emit("customer.created", customer, now)
+    token = optional_str(params, "payment_method")
+    if token:
+        method = money.payment_method(state, token, customer_id, now)
+        method["customer"] = customer_id
+        settings = params.get("invoice_settings")
+        if isinstance(settings, dict) and settings.get("default_payment_method") == token:
+            customer["invoice_settings"]["default_payment_method"] = method["id"]
+            return customer
+    _default_payment_method(state, customer, params, now)
     return customer
 
 
@@ -67,9 +97,10 @@ def retrieve_customer(state: StripeState, _: Body, path: dict[str, str], __: int
     return state.customer(path["id"])
 
 
-def update_customer(state: StripeState, params: Body, path: dict[str, str], _: int) -> Body:
+def update_customer(state: StripeState, params: Body, path: dict[str, str], now: int) -> Body:
     reject_unknown(params, _CUSTOMER_FIELDS)
     customer = state.customer(path["id"])
+    before = copy.deepcopy(customer)
     changes: Body = {"metadata": merge_metadata(customer["metadata"], params)}
     for field in ("name", "description", "phone", "invoice_prefix"):
         if field in params:
@@ -77,6 +108,10 @@ def update_customer(state: StripeState, params: Body, path: dict[str, str], _: i
     if "email" in params:
         changes["email"] = email(params)
     customer.update(changes)
+    _default_payment_method(state, customer, params, now)
+    previous = previous_attributes(before, customer)
+    if previous:
+        state.emit("customer.updated", customer, now, previous)
     return customer
 
 
@@ -140,7 +175,9 @@ def create_invoice(state: StripeState, params: Body, _: dict[str, str], now: int
         for item in state.invoice_items.values():
             if item["customer"] == customer_id and item["invoice"] is None and item["currency"] == invoice_currency:
                 _attach_item(state, invoice, item)
-    return state.rendered_invoice(invoice["id"])
+    rendered = state.rendered_invoice(invoice["id"])
+    state.emit("invoice.created", rendered, now)
+    return rendered
 
 
 def retrieve_invoice(state: StripeState, _: Body, path: dict[str, str], __: int) -> Body:
@@ -179,7 +216,7 @@ def _attach_item(state: StripeState, invoice: Body, item: Body) -> None:
     item["invoice"] = invoice["id"]
     lines = state.lines.setdefault(invoice["id"], [])
     lines.append(objects.line_from_item(state.ids.new("il_"), item, invoice["id"]))
-    objects.recompute_totals(invoice, lines)
+    billing.recompute_with_taxes(invoice, lines)
 
 
 def finalize_invoice(state: StripeState, params: Body, path: dict[str, str], now: int) -> Body:
@@ -188,17 +225,7 @@ def finalize_invoice(state: StripeState, params: Body, path: dict[str, str], now
     if invoice["status"] != "draft":
         raise StripeApiError(400, "This invoice is already finalized, you can't re-finalize a non-draft invoice.",
                              code="invoice_not_editable")
-    customer = state.customers.get(invoice["customer"])
-    if customer is not None:
-        invoice["number"] = f"{customer['invoice_prefix']}-{customer['next_invoice_sequence']:04d}"
-        customer["next_invoice_sequence"] += 1
-    invoice["status_transitions"]["finalized_at"] = now
-    invoice["effective_at"] = now
-    invoice["hosted_invoice_url"] = f"https://invoice.stripe.com/i/acct_sandbox/test_{invoice['id']}"
-    invoice["status"] = "open"
-    if invoice["total"] == 0:  # Stripe marks a zero invoice paid as soon as it is finalized
-        invoice["status"] = "paid"
-        invoice["status_transitions"]["paid_at"] = now
+    billing.finalize(state, invoice, now)
     return state.rendered_invoice(invoice["id"])
 
 
@@ -249,10 +276,25 @@ def create_invoice_item(state: StripeState, params: Body, _: dict[str, str], now
     state.invoice_items[item["id"]] = item
     if invoice is not None:
         _attach_item(state, invoice, item)
+    state.emit("invoiceitem.created", item, now)
     return item
 
 
+def list_invoice_items(state: StripeState, params: Body, _: dict[str, str], __: int) -> Body:
+    pending = optional_bool(params, "pending")
+    items = [item for item in state.invoice_items.values()
+             if pending is None or (item["invoice"] is None) == pending]
+    return list_endpoint(items, params, "/v1/invoiceitems", "invoiceitem", equals=("customer", "invoice"),
+                         extra=("pending",))
+
+
+def retrieve_invoice_item(state: StripeState, _: Body, path: dict[str, str], __: int) -> Body:
+    return money.require(state.invoice_items, "invoiceitem", path["id"])
+
+
 ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/v1/invoiceitems", list_invoice_items),
+    ("GET", "/v1/invoiceitems/{id}", retrieve_invoice_item),
     ("POST", "/v1/customers", create_customer),
     ("GET", "/v1/customers", list_customers),
     ("GET", "/v1/customers/{id}", retrieve_customer),

@@ -22,6 +22,8 @@ class StripeApiError(Exception):
         code: str | None = None,
         param: str | None = None,
         replayable: bool = True,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -30,6 +32,8 @@ class StripeApiError(Exception):
         self.code = code
         self.param = param
         self.replayable = replayable
+        self.extra = dict(extra or {})  # card errors carry decline_code, charge, payment_intent...
+        self.headers = dict(headers or {})  # e.g. Stripe-Should-Retry
 
     def body(self, request_id: str) -> dict[str, Any]:
         error: dict[str, Any] = {"type": self.type, "message": self.message}
@@ -38,6 +42,7 @@ class StripeApiError(Exception):
             error["doc_url"] = f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
         if self.param:
             error["param"] = self.param
+        error.update(self.extra)
         error["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}"
         return {"error": error}
 

@@ -44,6 +44,16 @@ class IdempotencyStore:
     def store(self, key: str, result: StoredResult) -> None:
         self._results[key] = result
 
+    def prune(self, now: float) -> int:
+        """Drop every key older than the replay window (the sandbox clock decides); returns how many."""
+        expired = [key for key, stored in self._results.items() if now - stored.stored_at >= REPLAY_WINDOW_SECONDS]
+        for key in expired:
+            del self._results[key]
+        return len(expired)
+
+    def __len__(self) -> int:
+        return len(self._results)
+
     def expire_all(self) -> int:
         """Forget every key, as if the replay window had passed; returns how many were dropped."""
         count = len(self._results)

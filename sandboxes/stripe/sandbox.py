@@ -1,14 +1,16 @@
-"""StripeSandbox: the Stripe HTTP API (v1 customers, invoices, invoice items) on 127.0.0.1.
+"""StripeSandbox: the Stripe HTTP API (v1) on 127.0.0.1.
 
 Vendor paths (/v1/...) need `Authorization: Bearer <the sandbox's sk_test_ key>` and answer with
-Stripe's bodies, `Request-Id` headers and idempotent replays. The control API under /_sandbox/
-needs no auth and exists only here: request log, reset, raw inserts, injected faults.
+Stripe's bodies, `Request-Id` headers, idempotent replays, `expand[]`, the test-mode rate limit,
+events for every mutation and signed webhooks. The control API under /_sandbox/ needs no auth and
+exists only here: request log, reset, raw inserts, injected faults, the clock, the rate limit,
+webhook delivery attempts.
 """
 
 from __future__ import annotations
 
 import json
-import time
+import ssl
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,12 +18,20 @@ from typing import Any
 
 from sandboxes.http import CONTROL_PREFIX, Request, Response, Router, SandboxServer, ServedSandbox, dumps
 from sandboxes.seed import SeedData
-from sandboxes.stripe import api, objects
+from sandboxes.stripe import api, api_billing, api_catalog, api_events, api_payments, billing, expand, objects, search
+from sandboxes.stripe.clock import SandboxClock
 from sandboxes.stripe.errors import StripeApiError
 from sandboxes.stripe.forms import decode_form, decode_query
 from sandboxes.stripe.idempotency import MAX_KEY_LENGTH, IdempotencyStore, StoredResult, fingerprint
+from sandboxes.stripe.ratelimit import TEST_MODE_PER_SECOND, RateLimiter
 from sandboxes.stripe.state import StripeState
+from sandboxes.stripe.webhooks import DEFAULT_RETRY_DELAYS, WebhookDispatcher
 from sandboxes.tls import LocalCA
+
+# Search routes first: /v1/customers/search must not match /v1/customers/{id}.
+ROUTES = [*search.ROUTES, *api.ROUTES, *api_catalog.ROUTES, *api_billing.ROUTES, *api_payments.ROUTES,
+          *api_events.ROUTES]
+_FAULT_KINDS = {429: "rate_limit", 401: "expired_token"}
 
 
 @dataclass
@@ -40,12 +50,25 @@ class Fault:
             and (self.path is None or request.path.startswith(self.path))
         )
 
-    def error(self) -> StripeApiError:
-        if self.status == 429:
-            return StripeApiError(429, "Too many requests hit the API too quickly.", type="invalid_request_error",
-                                  code="rate_limit", replayable=False)
-        return StripeApiError(self.status, "An unknown error occurred (injected by the sandbox).", type="api_error",
+    @property
+    def kind(self) -> str:
+        return _FAULT_KINDS.get(self.status, "server_error")
+
+
+def fault_error(kind: str, status: int = 500) -> StripeApiError:
+    """The error Stripe really answers for an injected fault of `kind`."""
+    if kind == "rate_limit":
+        # Stripe's rate limiter answers 429 without Stripe-Should-Retry; SDKs retry 429s only for lock timeouts.
+        return StripeApiError(429, "Request rate limit exceeded. Learn more about rate limits here "
+                              "https://stripe.com/docs/rate-limits.", code="rate_limit", replayable=False)
+    if kind == "expired_token":
+        return StripeApiError(401, "Expired API Key provided: sk_test_*********************************expd. "
+                              "Create a new API key at https://dashboard.stripe.com/apikeys.", code="api_key_expired",
                               replayable=False)
+    if kind == "server_error":
+        return StripeApiError(status if status >= 500 else 500, "An unknown error occurred", type="api_error",
+                              replayable=False, headers={"Stripe-Should-Retry": "true"})
+    raise ValueError(f"unknown fault kind {kind!r}: use rate_limit, server_error or expired_token")
 
 
 def _flat_query(query: dict[str, list[str]]) -> dict[str, Any]:
@@ -56,24 +79,55 @@ def _masked(key: str) -> str:
     return f"{key[:8]}{'*' * max(len(key) - 12, 4)}{key[-4:]}" if len(key) > 12 else "****"
 
 
+def _error_response(error: StripeApiError, request_id: str) -> Response:
+    return Response.json(error.body(request_id), error.status, headers=error.headers)
+
+
 class StripeSandbox(ServedSandbox):
-    def __init__(self, seed: SeedData, tls: LocalCA | None = None, port: int = 0) -> None:
+    def __init__(self, seed: SeedData, tls: LocalCA | None = None, port: int = 0, *,
+                 rate_limit_per_second: float | None = TEST_MODE_PER_SECOND,
+                 webhook_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS) -> None:
         self.state = StripeState(seed)
         self.api_key = objects.stable_id("sk_test_51", "concord-stripe-sandbox", seed.seed, length=40)
-        self.clock: Callable[[], float] = time.time
+        self.clock = SandboxClock()
+        self.rate_limiter = RateLimiter(rate_limit_per_second)
         self._idempotency = IdempotencyStore()
         self._requests: list[dict[str, Any]] = []
         self._faults: list[Fault] = []
+        # Webhooks go to endpoints on the receiver's side; trust system roots plus our own CA.
+        verify: Any = ssl.create_default_context(cafile=str(tls.bundle_path)) if tls is not None else True
+        self.webhooks = WebhookDispatcher(lambda: self.state.webhook_endpoints, verify=verify,
+                                          retry_delays=webhook_retry_delays)
+        self.state.event_log.listeners.append(self.webhooks.enqueue)
         self._server = SandboxServer("stripe", self._router(), tls, port, not_found=self._unrecognized)
 
     def credentials(self) -> dict[str, str]:
         return {"STRIPE_API_KEY": self.api_key, "STRIPE_API_BASE": self.base_url}
 
+    def stop(self) -> None:
+        self.webhooks.stop()
+        super().stop()
+
+    def fault_response(self, kind: str, request: Request) -> Response:
+        """Stripe's real answer to an injected fault (`rate_limit`, `server_error`, `expired_token`)."""
+        request_id = "req_" + uuid.uuid4().hex[:14]
+        response = _error_response(fault_error(kind), request_id)
+        response.headers["Request-Id"] = request_id
+        response.headers["Stripe-Version"] = request.headers.get("stripe-version", objects.API_VERSION)
+        return response
+
+    def advance_clock(self, seconds: float) -> int:
+        """Move the sandbox clock and let everything due happen (renewals, payouts, pruning)."""
+        now = self.clock.advance(seconds)
+        with self.state.lock:
+            self._tick(now)
+        return now
+
     # -- routing -------------------------------------------------------------------------------
 
     def _router(self) -> Router:
         router = Router()
-        for method, pattern, handler in api.ROUTES:
+        for method, pattern, handler in ROUTES:
             router.add(method, pattern, self._vendor(handler))
         control = {
             ("GET", "/requests"): self._control_requests,
@@ -81,6 +135,10 @@ class StripeSandbox(ServedSandbox):
             ("POST", "/objects"): self._control_plant,
             ("POST", "/faults"): self._control_fault,
             ("POST", "/idempotency/expire"): self._control_expire_keys,
+            ("GET", "/clock"): self._control_clock,
+            ("POST", "/clock"): self._control_advance_clock,
+            ("POST", "/rate_limit"): self._control_rate_limit,
+            ("GET", "/webhooks/attempts"): self._control_webhook_attempts,
         }
         for (method, path), handler in control.items():
             router.add(method, CONTROL_PREFIX + path, self._locked(handler))
@@ -114,6 +172,11 @@ class StripeSandbox(ServedSandbox):
 
     # -- the vendor request pipeline -------------------------------------------------------------
 
+    def _tick(self, now: int) -> None:
+        billing.tick(self.state, now)
+        self._idempotency.prune(now)
+        self.state.event_log.publish()
+
     def _serve_vendor(self, request: Request, handler: api.Handler) -> Response:
         # Not from the seeded id factory: object ids must not depend on how many reads came first.
         request_id = "req_" + uuid.uuid4().hex[:14]
@@ -122,27 +185,34 @@ class StripeSandbox(ServedSandbox):
             "method": request.method, "path": request.path, "query": _flat_query(request.query),
             "idempotency_key": idempotency_key, "request_id": request_id, "replayed": False,
         }
+        self._tick(self.clock.now())
         response = self._answer(request, handler, request_id, idempotency_key, entry)
         response.headers["Request-Id"] = request_id
         response.headers["Stripe-Version"] = request.headers.get("stripe-version", objects.API_VERSION)
         entry["status"] = response.status
         self._requests.append(entry)
+        self.state.event_log.publish()
         return response
 
     def _answer(self, request: Request, handler: api.Handler, request_id: str, key: str | None,
                 entry: dict[str, Any]) -> Response:
         try:
             self._authenticate(request)
+            if not self.rate_limiter.allow(self.api_key, write=request.method != "GET"):
+                entry["rate_limited"] = True
+                raise fault_error("rate_limit")
             fault = next((fault for fault in self._faults if fault.matches(request)), None)
             if fault is not None:
                 fault.count -= 1
                 entry["fault"] = True
-                raise fault.error()
-            params = decode_form(request.body) if request.method == "POST" else decode_query(request.query)
+                raise fault_error(fault.kind, fault.status)
+            params = decode_form(request.body) if request.method in ("POST", "DELETE") and request.body \
+                else decode_query(request.query)
+            expand.expand_paths(params)
         except StripeApiError as error:
-            return Response.json(error.body(request_id), error.status)
+            return _error_response(error, request_id)
         if key is None:
-            return self._execute(handler, params, request, request_id)[0]
+            return self._execute(handler, params, request, request_id, None)[0]
         return self._idempotent(handler, params, request, request_id, key, entry)
 
     def _idempotent(self, handler: api.Handler, params: dict[str, Any], request: Request, request_id: str,
@@ -150,7 +220,7 @@ class StripeSandbox(ServedSandbox):
         if len(key) > MAX_KEY_LENGTH:
             error = StripeApiError(400, f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters long.",
                                    type="idempotency_error")
-            return Response.json(error.body(request_id), 400)
+            return _error_response(error, request_id)
         now = self.clock()
         request_print = fingerprint(request.method, request.path, params)
         stored = self._idempotency.lookup(key, now)
@@ -159,24 +229,30 @@ class StripeSandbox(ServedSandbox):
                 error = StripeApiError(
                     400, "Keys for idempotent requests can only be used with the same parameters they were first "
                     f"used with. Try using a key other than '{key}' if you meant to execute a different request.",
-                    type="idempotency_error",
+                    type="idempotency_error", headers={"Stripe-Should-Retry": "false"},
                 )
-                return Response.json(error.body(request_id), 400)
+                return _error_response(error, request_id)
             entry["replayed"] = True
             return Response(stored.status, stored.body, {"Content-Type": "application/json",
                                                          "Idempotent-Replayed": "true",
                                                          "Original-Request": stored.request_id})
-        response, replayable = self._execute(handler, params, request, request_id)
+        response, replayable = self._execute(handler, params, request, request_id, key)
         if replayable:
             self._idempotency.store(key, StoredResult(request_print, response.status, response.body, request_id, now))
         return response
 
-    def _execute(self, handler: api.Handler, params: dict[str, Any], request: Request,
-                 request_id: str) -> tuple[Response, bool]:
+    def _execute(self, handler: api.Handler, params: dict[str, Any], request: Request, request_id: str,
+                 key: str | None) -> tuple[Response, bool]:
+        self.state.event_log.context.request_id = request_id
+        self.state.event_log.context.idempotency_key = key
         try:
-            body = handler(self.state, params, request.params, int(self.clock()))
+            body = handler(self.state, params, request.params, self.clock.now())
+            body = expand.apply(self.state, body, expand.expand_paths(params))
         except StripeApiError as error:
-            return Response.json(error.body(request_id), error.status), error.replayable
+            return _error_response(error, request_id), error.replayable
+        finally:
+            self.state.event_log.context.request_id = None
+            self.state.event_log.context.idempotency_key = None
         return Response.json(body), True
 
     def _authenticate(self, request: Request) -> None:
@@ -199,6 +275,9 @@ class StripeSandbox(ServedSandbox):
         self._idempotency.clear()
         self._requests.clear()
         self._faults.clear()
+        self.webhooks.clear()
+        self.clock.reset()
+        self.rate_limiter.configure(self.rate_limiter.per_second)  # full buckets, same limit
         return Response.json({"reset": True})
 
     def _control_plant(self, request: Request) -> Response:
@@ -219,3 +298,24 @@ class StripeSandbox(ServedSandbox):
 
     def _control_expire_keys(self, _: Request) -> Response:
         return Response.json({"expired": self._idempotency.expire_all()})
+
+    def _control_clock(self, _: Request) -> Response:
+        return Response.json({"now": self.clock.now()})
+
+    def _control_advance_clock(self, request: Request) -> Response:
+        spec = json.loads(request.body or b"{}")
+        try:
+            seconds = float(spec["advance_seconds"])
+            now = self.advance_clock(seconds)
+        except (KeyError, TypeError, ValueError) as error:
+            return Response.json({"error": f"expected {{\"advance_seconds\": N >= 0}}: {error}"}, 400)
+        return Response.json({"now": now})
+
+    def _control_rate_limit(self, request: Request) -> Response:
+        spec = json.loads(request.body or b"{}")
+        per_second = spec.get("per_second")
+        self.rate_limiter.configure(None if per_second is None else float(per_second))
+        return Response.json({"per_second": self.rate_limiter.per_second})
+
+    def _control_webhook_attempts(self, _: Request) -> Response:
+        return Response.json(self.webhooks.attempts)

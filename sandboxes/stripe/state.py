@@ -1,4 +1,4 @@
-"""The sandbox's in-memory Stripe account: customers, invoices, invoice items and lines.
+"""The sandbox's in-memory Stripe account: every object the sandbox serves, keyed by id, plus events.
 
 Callers hold `StripeState.lock` for a whole request (the sandbox does), so every method here
 assumes it runs under that one lock.
@@ -11,8 +11,9 @@ import threading
 from typing import Any
 
 from sandboxes.seed import SeedData, SeedInvoice
-from sandboxes.stripe import objects
+from sandboxes.stripe import catalog_objects, objects
 from sandboxes.stripe.errors import StripeApiError, missing
+from sandboxes.stripe.events import EventLog
 from sandboxes.stripe.params import optional_int
 
 SECONDS_PER_DAY = 86_400
@@ -64,6 +65,7 @@ class StripeState:
         self.invoices: dict[str, dict[str, Any]] = {}
         self.lines: dict[str, list[dict[str, Any]]] = {}  # invoice id -> its lines, in the order added
         self.invoice_items: dict[str, dict[str, Any]] = {}
+        self._reset_new_objects()
         for account in self.seed.accounts:
             self.customers[account.stripe_customer_id] = objects.new_customer(
                 account.stripe_customer_id, account.created, name=account.name, email=account.email,
@@ -77,6 +79,89 @@ class StripeState:
             self.invoices[invoice["id"]] = invoice
             self.lines[invoice["id"]] = lines
             customer["next_invoice_sequence"] += 1
+
+    def _reset_new_objects(self) -> None:
+        Store = dict[str, dict[str, Any]]
+        self.products: Store = {}
+        self.prices: Store = {}
+        self.coupons: Store = {}
+        self.tax_rates: Store = {}
+        self.subscriptions: Store = {}
+        self.subscription_items: Store = {}
+        self.payment_methods: Store = {}
+        self.payment_intents: Store = {}
+        self.charges: Store = {}
+        self.refunds: Store = {}
+        self.disputes: Store = {}
+        self.balance_transactions: Store = {}
+        self.payouts: Store = {}
+        self.invoice_payments: Store = {}
+        self.webhook_endpoints: Store = {}
+        self.meter_events: Store = {}  # by identifier
+        self.paid_out: dict[str, str] = {}  # balance transaction id -> automatic payout id
+        self.card_tokens: dict[str, str] = {}  # payment method id -> the test token it came from
+        self.last_payout_day: int | None = None
+        if not hasattr(self, "event_log"):
+            self.event_log = EventLog(lambda: self.ids.new("evt_"))
+        self.event_log.clear()
+        self.event_log._new_id = lambda: self.ids.new("evt_")
+        self.last_tick = 0
+
+    def store_for(self, object_id: str) -> tuple[str, dict[str, dict[str, Any]]] | None:
+        """The object name and store an id belongs to, by Stripe's id prefix (for expand[])."""
+        prefixes = {
+            "cus_": ("customer", self.customers), "in_": ("invoice", self.invoices),
+            "ii_": ("invoiceitem", self.invoice_items), "prod_": ("product", self.products),
+            "price_": ("price", self.prices), "sub_": ("subscription", self.subscriptions),
+            "si_": ("subscription_item", self.subscription_items), "pm_": ("payment_method", self.payment_methods),
+            "pi_": ("payment_intent", self.payment_intents), "ch_": ("charge", self.charges),
+            "py_": ("charge", self.charges), "re_": ("refund", self.refunds), "dp_": ("dispute", self.disputes),
+            "txn_": ("balance_transaction", self.balance_transactions), "po_": ("payout", self.payouts),
+            "txr_": ("tax_rate", self.tax_rates), "inpay_": ("invoice_payment", self.invoice_payments),
+        }
+        for prefix, found in prefixes.items():
+            if object_id.startswith(prefix):
+                return found
+        return None
+
+    def render(self, object_id: str) -> dict[str, Any] | None:
+        """The API view of any stored object: invoices with lines, subscriptions with items, charges
+        with refunds; None when the id is unknown."""
+        found = self.store_for(object_id)
+        if found is None or object_id not in found[1]:
+            return None
+        name, store = found
+        if name == "invoice":
+            return self.rendered_invoice(object_id)
+        if name == "subscription":
+            return self.rendered_subscription(object_id)
+        if name == "subscription_item":
+            item = store[object_id]
+            return catalog_objects.render_subscription_item(item, self.prices[item["price"]])
+        if name == "charge":
+            return self.rendered_charge(object_id)
+        return store[object_id]
+
+    def rendered_subscription(self, subscription_id: str) -> dict[str, Any]:
+        subscription = self.subscriptions.get(subscription_id)
+        if subscription is None:
+            raise missing("subscription", subscription_id)
+        items = [catalog_objects.render_subscription_item(item, self.prices[item["price"]])
+                 for item in self.subscription_items.values() if item["subscription"] == subscription_id]
+        return {**subscription, "items": objects.list_object(
+            items, False, f"/v1/subscription_items?subscription={subscription_id}")}
+
+    def rendered_charge(self, charge_id: str) -> dict[str, Any]:
+        charge = self.charges.get(charge_id)
+        if charge is None:
+            raise missing("charge", charge_id)
+        refunds = newest_first([refund for refund in self.refunds.values() if refund["charge"] == charge_id])
+        return {**charge, "refunds": objects.list_object(refunds[:10], len(refunds) > 10,
+                                                         f"/v1/charges/{charge_id}/refunds")}
+
+    def emit(self, event_type: str, data_object: dict[str, Any], now: int,
+             previous: dict[str, Any] | None = None) -> None:
+        self.event_log.emit(event_type, data_object, now, previous)
 
     # -- reads ---------------------------------------------------------------------------------
 

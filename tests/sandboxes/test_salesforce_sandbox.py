@@ -10,7 +10,7 @@ from simple_salesforce import format_soql
 
 from sandboxes.salesforce import SalesforceSandbox
 from sandboxes.salesforce.ids import checksum, make_id
-from sandboxes.salesforce.schema import SCHEMAS
+from sandboxes.salesforce.sobjects import SCHEMAS
 from sandboxes.salesforce.soql import SoqlError, compile_query, tokenize
 from sandboxes.seed import build_seed
 from sandboxes.tls import create_local_ca
@@ -140,7 +140,7 @@ def test_order_by_several_keys_nulls_limit_and_offset():
 def test_schema_errors_carry_the_vendor_error_codes():
     """Input: an unknown column, an unknown sObject, a number compared to a text field, an offset over 2000."""
     assert error_of("SELECT Id, Nope__c FROM Account").error_code == "INVALID_FIELD"
-    assert error_of("SELECT Id FROM Contact").error_code == "INVALID_TYPE"
+    assert error_of("SELECT Id FROM Lead").error_code == "INVALID_TYPE"
     assert error_of("SELECT Id FROM Account WHERE Name = 5").error_code == "INVALID_QUERY_FILTER_OPERATOR"
     assert error_of("SELECT Id FROM Account OFFSET 2001").error_code == "NUMBER_OUTSIDE_VALID_RANGE"
     assert error_of("SELECT Id, id FROM Account").error_code == "MALFORMED_QUERY"  # duplicate field

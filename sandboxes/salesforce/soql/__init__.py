@@ -1,6 +1,12 @@
 """The SOQL subset the Salesforce sandbox answers: lexer, parser, and binding/evaluation over rows."""
 
-from sandboxes.salesforce.soql.evaluate import SALESFORCE_DATETIME, BoundQuery, compile_query
+from sandboxes.salesforce.soql.evaluate import (
+    SALESFORCE_DATETIME,
+    BoundQuery,
+    FieldPath,
+    compile_query,
+    record_attributes,
+)
 from sandboxes.salesforce.soql.lexer import SoqlError, StringLiteral, tokenize
 from sandboxes.salesforce.soql.parser import And, Comparison, Not, Or, Query, parse
 
@@ -9,6 +15,7 @@ __all__ = [
     "And",
     "BoundQuery",
     "Comparison",
+    "FieldPath",
     "Not",
     "Or",
     "Query",
@@ -16,5 +23,6 @@ __all__ = [
     "StringLiteral",
     "compile_query",
     "parse",
+    "record_attributes",
     "tokenize",
 ]

@@ -25,30 +25,87 @@ Row = Mapping[str, object]
 Predicate = Callable[[Row], bool]
 
 
+Lookup = Callable[[str], "Row | None"]
+
+
+def _no_parents(record_id: str) -> Row | None:
+    return None
+
+
+@dataclass(frozen=True)
+class FieldPath:
+    """A selected or filtered field, possibly through parent relationships (Account.Name)."""
+
+    name: str  # canonical spelling, e.g. "Account.Name"
+    spec: FieldSpec  # the field at the end of the path
+    hops: tuple[tuple[FieldSpec, ObjectSchema], ...]  # (reference field, parent schema) per relationship
+
+    def value(self, row: Row | None, lookup: Lookup) -> object:
+        for reference, _ in self.hops:
+            if row is None:
+                return None
+            parent_id = row.get(reference.name)
+            row = lookup(parent_id) if isinstance(parent_id, str) else None
+        return None if row is None else row.get(self.spec.name)
+
+
 @dataclass(frozen=True)
 class BoundQuery:
     schema: ObjectSchema
-    fields: tuple[str, ...]  # canonical names, in SELECT order
+    paths: tuple[FieldPath, ...]  # in SELECT order
     count_only: bool
     predicate: Predicate
-    order_by: tuple[tuple[FieldSpec, bool, bool], ...]  # (field, descending, nulls_last)
+    order_by: tuple[tuple[FieldPath, bool, bool], ...]  # (field, descending, nulls_last)
     limit: int | None
     offset: int
+    lookup: Lookup = _no_parents
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(path.name for path in self.paths)
 
     def run(self, rows: Iterable[Row]) -> list[Row]:
         """Matching rows, ordered, after OFFSET and LIMIT (not yet projected)."""
         matching = [row for row in rows if self.predicate(row)]
-        for spec, descending, nulls_last in reversed(self.order_by):  # stable sorts, last key first
-            matching = _sorted(matching, spec, descending, nulls_last)
+        for path, descending, nulls_last in reversed(self.order_by):  # stable sorts, last key first
+            matching = _sorted(matching, path, descending, nulls_last, self.lookup)
         end = None if self.limit is None else self.offset + self.limit
         return matching[self.offset:end]
 
-    def project(self, row: Row) -> dict[str, object]:
-        return {name: row.get(name) for name in self.fields}
+    def project(self, row: Row, api_version: str = "59.0") -> dict[str, object]:
+        """The selected fields; parent fields nest under the relationship name with their own attributes."""
+        record: dict[str, object] = {}
+        for path in self.paths:
+            if not path.hops:
+                record[path.spec.name] = row.get(path.spec.name)
+                continue
+            self._project_parent(record, row, path, api_version)
+        return record
+
+    def _project_parent(self, record: dict[str, object], row: Row, path: FieldPath, api_version: str) -> None:
+        target: dict[str, object] = record
+        current: Row | None = row
+        for reference, parent_schema in path.hops:
+            key = reference.relationship_name or reference.name
+            parent_id = current.get(reference.name) if current is not None else None
+            current = self.lookup(parent_id) if isinstance(parent_id, str) else None
+            if current is None:
+                target.setdefault(key, None)  # a missing parent is null, not an empty object
+                return
+            nested = target.get(key)
+            if not isinstance(nested, dict):
+                nested = {"attributes": record_attributes(parent_schema.name, str(current["Id"]), api_version)}
+                target[key] = nested
+            target = nested
+        target[path.spec.name] = current.get(path.spec.name) if current is not None else None
 
 
-def compile_query(text: str, schemas: Mapping[str, ObjectSchema]) -> BoundQuery:
-    """Parse and bind `text`; raises SoqlError with the vendor's error code."""
+def record_attributes(sobject: str, record_id: str, api_version: str) -> dict[str, str]:
+    return {"type": sobject, "url": f"/services/data/v{api_version}/sobjects/{sobject}/{record_id}"}
+
+
+def compile_query(text: str, schemas: Mapping[str, ObjectSchema], lookup: Lookup = _no_parents) -> BoundQuery:
+    """Parse and bind `text`; raises SoqlError with the vendor's error code. `lookup` finds parent rows by Id."""
     query = parse(text)
     schema = schemas.get(query.sobject.lower())
     if schema is None:
@@ -60,35 +117,56 @@ def compile_query(text: str, schemas: Mapping[str, ObjectSchema]) -> BoundQuery:
         )
     if query.offset is not None and query.offset > MAX_OFFSET:
         raise SoqlError("NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}")
-    binder = _Binder(query, schema)
+    binder = _Binder(query, schema, schemas, lookup)
     return BoundQuery(
         schema=schema,
-        fields=tuple(binder.resolve(ref).name for ref in query.fields),
+        paths=tuple(binder.resolve(ref) for ref in query.fields),
         count_only=query.count_only,
         predicate=binder.predicate(query.where) if query.where is not None else (lambda row: True),
         order_by=tuple((binder.resolve(item.field), item.descending, item.nulls_last) for item in query.order_by),
         limit=query.limit,
         offset=query.offset or 0,
+        lookup=lookup,
     )
 
 
 class _Binder:
-    def __init__(self, query: Query, schema: ObjectSchema) -> None:
+    def __init__(self, query: Query, schema: ObjectSchema, schemas: Mapping[str, ObjectSchema],
+                 lookup: Lookup) -> None:
         self.query = query
         self.schema = schema
+        self.schemas = schemas
+        self.lookup = lookup
 
-    def resolve(self, ref: FieldRef) -> FieldSpec:
-        spec = self.schema.field(ref.name)
+    def resolve(self, ref: FieldRef) -> FieldPath:
+        *relationships, name = ref.name.split(".")
+        if relationships and relationships[0].lower() == self.schema.name.lower():
+            relationships = relationships[1:]  # SOQL allows the object name as a prefix: Account.Name FROM Account
+        schema = self.schema
+        hops: list[tuple[FieldSpec, ObjectSchema]] = []
+        canonical: list[str] = []
+        for relationship in relationships:
+            reference = schema.relationship(relationship)
+            parent = self.schemas.get((reference.reference_to or "").lower()) if reference else None
+            if reference is None or parent is None:
+                raise self._no_such_column(relationship, schema, ref.pos)
+            hops.append((reference, parent))
+            canonical.append(reference.relationship_name or reference.name)
+            schema = parent
+        spec = schema.field(name)
         if spec is None:
-            row, column = position(self.query.text, ref.pos)
-            raise SoqlError(
-                "INVALID_FIELD",
-                f"\n{self.query.text}\nERROR at Row:{row}:Column:{column}\nNo such column '{ref.name}' on entity "
-                f"'{self.schema.name}'. If you are attempting to use a custom field, be sure to append the '__c' "
-                "after the custom field name. Please reference your WSDL or the describe call for the "
-                "appropriate names.",
-            )
-        return spec
+            raise self._no_such_column(name, schema, ref.pos)
+        return FieldPath(".".join([*canonical, spec.name]), spec, tuple(hops))
+
+    def _no_such_column(self, name: str, schema: ObjectSchema, pos: int) -> SoqlError:
+        row, column = position(self.query.text, pos)
+        return SoqlError(
+            "INVALID_FIELD",
+            f"\n{self.query.text}\nERROR at Row:{row}:Column:{column}\nNo such column '{name}' on entity "
+            f"'{schema.name}'. If you are attempting to use a custom field, be sure to append the '__c' "
+            "after the custom field name. Please reference your WSDL or the describe call for the "
+            "appropriate names.",
+        )
 
     def predicate(self, condition: Condition) -> Predicate:
         if isinstance(condition, And):
@@ -103,20 +181,26 @@ class _Binder:
         return self.comparison(condition)
 
     def comparison(self, comparison: Comparison) -> Predicate:
-        spec = self.resolve(comparison.field)
+        path = self.resolve(comparison.field)
+        spec = path.spec
+        lookup = self.lookup
+
+        def value_of(row: Row) -> object:
+            return _typed(spec, path.value(row, lookup))
+
         operator = comparison.operator
         values = comparison.value if operator in ("IN", "NOT IN") else (comparison.value,)
         for value in values:  # type: ignore[union-attr]
             self.check_literal(spec, operator, value, comparison.field)
         if operator == "LIKE":
             pattern = re.compile(comparison.value.like_regex, re.IGNORECASE | re.DOTALL)  # type: ignore[union-attr]
-            return lambda row: _like(pattern, row.get(spec.name))
+            return lambda row: _like(pattern, path.value(row, lookup))
         wanted = [_comparable(spec, _literal_value(value)) for value in values]  # type: ignore[union-attr]
         if operator in ("=", "IN"):
-            return lambda row: _comparable(spec, _row_value(spec, row)) in wanted
+            return lambda row: _comparable(spec, value_of(row)) in wanted
         if operator in ("!=", "NOT IN"):
-            return lambda row: _comparable(spec, _row_value(spec, row)) not in wanted
-        return _ordering(spec, operator, wanted[0])
+            return lambda row: _comparable(spec, value_of(row)) not in wanted
+        return _ordering(spec, operator, wanted[0], value_of)
 
     def check_literal(self, spec: FieldSpec, operator: str, value: object, ref: FieldRef) -> None:
         if value is None:
@@ -159,10 +243,12 @@ def _literal_value(value: object) -> object:
     return value.text if isinstance(value, StringLiteral) else value
 
 
-def _row_value(spec: FieldSpec, row: Row) -> object:
-    value = row.get(spec.name)
+def _typed(spec: FieldSpec, value: object) -> object:
+    """A stored value as its literal type: rows keep datetimes and dates in their wire text."""
     if spec.type == "datetime" and isinstance(value, str):
         return datetime.strptime(value, SALESFORCE_DATETIME)
+    if spec.type == "date" and isinstance(value, str):
+        return date.fromisoformat(value)
     return value
 
 
@@ -179,9 +265,9 @@ def _like(pattern: re.Pattern[str], value: object) -> bool:
     return isinstance(value, str) and pattern.fullmatch(value) is not None
 
 
-def _ordering(spec: FieldSpec, operator: str, wanted: object) -> Predicate:
+def _ordering(spec: FieldSpec, operator: str, wanted: object, value_of: Callable[[Row], object]) -> Predicate:
     def test(row: Row) -> bool:
-        actual = _comparable(spec, _row_value(spec, row))
+        actual = _comparable(spec, value_of(row))
         if actual is None:
             return False
         if operator == "<":
@@ -195,16 +281,10 @@ def _ordering(spec: FieldSpec, operator: str, wanted: object) -> Predicate:
     return test
 
 
-def _sorted(rows: list[Row], spec: FieldSpec, descending: bool, nulls_last: bool) -> list[Row]:
-    nulls = [row for row in rows if row.get(spec.name) is None]
-    present = sorted(
-        (row for row in rows if row.get(spec.name) is not None),
-        key=lambda row: _sort_key(spec, row),
-        reverse=descending,
-    )
-    return present + nulls if nulls_last else nulls + present
-
-
-def _sort_key(spec: FieldSpec, row: Row) -> object:
+def _sorted(rows: list[Row], path: FieldPath, descending: bool, nulls_last: bool, lookup: Lookup) -> list[Row]:
     # The same normalisation as comparisons, so `ORDER BY Id` and `Id > x` agree (keyset paging).
-    return _comparable(spec, _row_value(spec, row))
+    keyed = [(_comparable(path.spec, _typed(path.spec, path.value(row, lookup))), row) for row in rows]
+    nulls = [row for key, row in keyed if key is None]
+    present = [row for key, row in sorted(
+        ((key, row) for key, row in keyed if key is not None), key=lambda pair: pair[0], reverse=descending)]
+    return present + nulls if nulls_last else nulls + present
