@@ -25,7 +25,8 @@ def _map_all(context, hub, system: str, entity: str, mapper: Callable[[dict], ob
             mapped.append(mapper(payload))
         except (MappingError, KeyError, TypeError, ValueError) as exc:
             reason = str(exc) if isinstance(exc, MappingError) else f"{type(exc).__name__}: {exc}"
-            hub.dead_letter(system, entity, external_id, reason, payload, run_id=context.run_id)
+            hub.dead_letter(system, entity, external_id, reason, payload, run_id=context.run_id,
+                            field=getattr(exc, "field", None))
             rejected.append(external_id)
             context.log.warning(f"{system} {entity} {external_id} dead-lettered: {reason}")
             continue
@@ -62,7 +63,8 @@ def canonical_customers(context: AssetExecutionContext, hub: HubResource):
     for customer in customers:
         if customer.salesforce_id and customer.salesforce_id in accounts:
             try:
-                store.link("customer", customer.stripe_id, "salesforce", customer.salesforce_id)
+                store.link("customer", customer.stripe_id, "salesforce", customer.salesforce_id,
+                           reason="salesforce_id_in_stripe_metadata")
             except XrefConflict as exc:
                 # Two Stripe customers claim one Salesforce account: a person must decide which.
                 context.log.warning(f"customer {customer.stripe_id}: {exc}")

@@ -117,14 +117,15 @@ def push_customers(hub: Hub, qb: QuickBooksConnector, progress: Progress | None 
             payload, existing = _customer_payload(hub, qb, customer)
             if existing is not None:
                 counts.adopted += 1
-                qb_id = existing["Id"]
+                qb_id, reason = existing["Id"], "adopted_by_display_name"
             else:
                 qb_id = qb.create_customer(payload, request_id=row.idempotency_key)["Id"]
                 counts.written += 1
+                reason = "created_by_concord"
         except QuickbooksException as exc:
             _fail(hub, counts, row, f"QuickBooks fault {getattr(exc, 'error_code', '')}: {exc}")
             continue
-        hub.link("customer", customer.stripe_id, SYSTEM, qb_id)
+        hub.link("customer", customer.stripe_id, SYSTEM, qb_id, reason=reason)
         hub.mark_done(row.id, qb_id)
         if progress and index % 25 == 0:
             progress(f"customers: {index}/{len(rows)} pushed to QuickBooks")
@@ -160,7 +161,8 @@ def push_invoices(hub: Hub, qb: QuickBooksConnector, progress: Progress | None =
             continue
         counts.adopted += adopted
         counts.written += not adopted
-        hub.link(row.entity, invoice.stripe_id, SYSTEM, qb_id)
+        hub.link(row.entity, invoice.stripe_id, SYSTEM, qb_id,
+                 reason="found_by_stripe_note" if adopted else "created_by_concord")
         hub.mark_done(row.id, qb_id)
         if progress and index % 25 == 0:
             progress(f"invoices: {index}/{len(rows)} pushed to QuickBooks")

@@ -37,7 +37,7 @@ def _currency(code: Any, where: str) -> str:
     try:
         return normalize_currency(code)
     except UnknownCurrency as exc:
-        raise MappingError(f"{where}: {exc}") from exc
+        raise MappingError(f"{where}: {exc}", field="currency", reason=str(exc)) from exc
 
 
 def _minor_units(value: Any, field: str, where: str) -> int:
@@ -182,11 +182,12 @@ def invoice_from_stripe(obj: dict, known_customers: set[str] | None = None) -> I
     currency = _currency(obj.get("currency"), invoice_id)
     customer_id = _customer_id(obj.get("customer"), invoice_id)
     if known_customers is not None and customer_id not in known_customers:
-        raise MappingError(f"{invoice_id}: customer {customer_id} is not a known customer")
+        raise MappingError(f"{invoice_id}: customer {customer_id} is not a known customer", field="customer",
+                           reason="unknown customer")
     total = _money(obj.get("total"), currency, "total", invoice_id)
     status = obj.get("status")
     if status not in INVOICE_STATUSES:
-        raise MappingError(f"{invoice_id}: unknown status {status!r}")
+        raise MappingError(f"{invoice_id}: unknown status {status!r}", field="status", reason="unknown status")
     finalized_at = (obj.get("status_transitions") or {}).get("finalized_at")
     if finalized_at is not None:
         issued_on = _utc_date(finalized_at, "status_transitions.finalized_at", invoice_id)

@@ -30,7 +30,8 @@ def _where(system: str, entity: str, external_id: str, reason: str) -> sa.Column
 
 
 def bump_dead_letter(
-    conn: sa.Connection, system: str, entity: str, external_id: str, reason: str, payload: Any, run_id: str | None
+    conn: sa.Connection, system: str, entity: str, external_id: str, reason: str, payload: Any, run_id: str | None,
+    field: str | None = None,
 ) -> bool:
     """Count one more occurrence of a known dead letter; False when there is none yet."""
     result = conn.execute(
@@ -41,13 +42,15 @@ def bump_dead_letter(
             last_seen_at=utcnow(),
             payload=payload,
             run_id=run_id,
+            field=field,
         )
     )
     return result.rowcount > 0
 
 
 def insert_dead_letter(
-    conn: sa.Connection, system: str, entity: str, external_id: str, reason: str, payload: Any, run_id: str | None
+    conn: sa.Connection, system: str, entity: str, external_id: str, reason: str, payload: Any, run_id: str | None,
+    field: str | None = None,
 ) -> None:
     """Raises IntegrityError if a concurrent writer inserted the same (record, reason) first."""
     now = utcnow()
@@ -62,6 +65,7 @@ def insert_dead_letter(
             first_seen_at=now,
             last_seen_at=now,
             occurrences=1,
+            field=field,
         )
     )
 

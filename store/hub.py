@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from mappings.canonical import Customer, Invoice, Mismatch
-from store import canonical_store, cursors, dead_letters, mismatches, outbox, raw, xref
+from store import canonical_store, cursors, dead_letters, mismatches, outbox, raw, tokens, xref
 from store.db import create_hub_engine, default_database_url
 from store.migrate import upgrade
-from store.records import DeadLetter, LandCounts, MismatchDelta, MismatchRow, OutboxRow, UpsertCounts
+from store.records import DeadLetter, LandCounts, MismatchDelta, MismatchRow, OutboxRow, StoredToken, UpsertCounts
 
 
 class Hub:
@@ -86,9 +87,14 @@ class Hub:
 
     # cross-reference
 
-    def link(self, entity: str, canonical_key: str, system: str, external_id: str) -> None:
+    def link(self, entity: str, canonical_key: str, system: str, external_id: str, reason: str | None = None) -> None:
+        """Link a canonical record to its id in `system`; `reason` says why (kept for audit)."""
         with self.transaction() as conn:
-            xref.link(conn, entity, canonical_key, system, external_id)
+            xref.link(conn, entity, canonical_key, system, external_id, reason)
+
+    def link_reason(self, entity: str, canonical_key: str, system: str) -> str | None:
+        with self.transaction() as conn:
+            return xref.link_reason(conn, entity, canonical_key, system)
 
     def unlink(self, entity: str, canonical_key: str, system: str) -> None:
         with self.transaction() as conn:
@@ -170,11 +176,13 @@ class Hub:
     # dead letters
 
     def dead_letter(
-        self, system: str, entity: str, external_id: str, reason: str, payload: Any, run_id: str | None = None
+        self, system: str, entity: str, external_id: str, reason: str, payload: Any, run_id: str | None = None,
+        field: str | None = None,
     ) -> None:
-        """Record (or count again) a record that could not be processed; secrets are scrubbed first."""
+        """Record (or count again) a record that could not be processed; secrets are scrubbed first.
+        `field` names the field that failed, when the mapping knows it."""
         args = (system, entity, str(external_id), dead_letters.clean_reason(reason),
-                dead_letters.safe_payload(payload), run_id)
+                dead_letters.safe_payload(payload), run_id, field)
         with self.transaction() as conn:
             if dead_letters.bump_dead_letter(conn, *args):
                 return
@@ -189,6 +197,18 @@ class Hub:
     def dead_letters(self, system: str | None = None, entity: str | None = None) -> list[DeadLetter]:
         with self.transaction() as conn:
             return dead_letters.list_dead_letters(conn, system, entity)
+
+    # OAuth tokens (vendors that rotate refresh tokens)
+
+    def token(self, system: str, account: str) -> StoredToken | None:
+        with self.transaction() as conn:
+            return tokens.get_token(conn, system, account)
+
+    def save_token(self, system: str, account: str, access_token: str, refresh_token: str, expires_at: datetime,
+                   expected_version: int | None) -> bool:
+        """Store a new token pair if nobody rotated since `expected_version` (None: first save)."""
+        with self.transaction() as conn:
+            return tokens.save_token(conn, system, account, access_token, refresh_token, expires_at, expected_version)
 
     def clear_dead_letter(self, system: str, entity: str, external_id: str) -> int:
         with self.transaction() as conn:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +53,7 @@ class DeadLetter:
     first_seen_at: datetime
     last_seen_at: datetime
     occurrences: int
+    field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,16 @@ class MismatchDelta:
     new: tuple[Mismatch, ...] = ()
     still_open: tuple[Mismatch, ...] = ()
     resolved: tuple[Mismatch, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """An OAuth token pair; never log it or put it in metadata."""
+
+    system: str
+    account: str
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_at: datetime
+    version: int
+    rotated_at: datetime

@@ -77,6 +77,8 @@ xref = sa.Table(
     sa.Column("system", sa.String(SYSTEM), nullable=False),
     sa.Column("external_id", sa.String(EXTERNAL_ID), nullable=False),
     _ts("linked_at"),
+    # Why the link was made (e.g. salesforce_id_in_stripe_metadata, created_by_concord, email_fallback).
+    sa.Column("reason", sa.String(64), nullable=True),
     # One id per system for each canonical thing, and one canonical thing per vendor id.
     sa.UniqueConstraint("entity", "canonical_key", "system", name="uq_xref_entity_canonical_key_system"),
     sa.UniqueConstraint("entity", "system", "external_id", name="uq_xref_entity_system_external_id"),
@@ -125,8 +127,25 @@ dead_letters = sa.Table(
     _ts("first_seen_at"),
     _ts("last_seen_at"),
     sa.Column("occurrences", sa.Integer, nullable=False),
+    sa.Column("field", sa.String(128), nullable=True),  # the field that failed, when known
     # A record retried with the same failure bumps `occurrences` instead of adding a row.
     sa.UniqueConstraint("system", "entity", "external_id", "reason", name="uq_dead_letters_record_reason"),
+)
+
+# OAuth tokens of vendors that rotate refresh tokens (QuickBooks): the old refresh token stops
+# working the moment a new one is issued, so the new pair must be stored atomically, and `version`
+# lets two refreshers race safely (the loser re-reads instead of overwriting).
+oauth_tokens = sa.Table(
+    "oauth_tokens",
+    metadata,
+    sa.Column("system", sa.String(SYSTEM), nullable=False),
+    sa.Column("account", sa.String(EXTERNAL_ID), nullable=False),
+    sa.Column("access_token", sa.Text, nullable=False),
+    sa.Column("refresh_token", sa.Text, nullable=False),
+    _ts("expires_at"),
+    sa.Column("version", sa.Integer, nullable=False),
+    _ts("rotated_at"),
+    sa.PrimaryKeyConstraint("system", "account", name="pk_oauth_tokens"),
 )
 
 mismatches = sa.Table(

@@ -12,7 +12,9 @@ class XrefConflict(ValueError):
     """A link that would re-point an existing link: two records claiming one identity."""
 
 
-def link(conn: sa.Connection, entity: str, canonical_key: str, system: str, external_id: str) -> None:
+def link(
+    conn: sa.Connection, entity: str, canonical_key: str, system: str, external_id: str, reason: str | None = None
+) -> None:
     """Record that `canonical_key` is `external_id` in `system`; linking the same pair again is a no-op.
 
     A different id for an already-linked key (or a vendor id already linked to another key) raises
@@ -28,7 +30,8 @@ def link(conn: sa.Connection, entity: str, canonical_key: str, system: str, exte
         raise XrefConflict(f"{system} {entity} id {external_id!r} is already linked to {owner!r}")
     conn.execute(
         sa.insert(xref).values(
-            entity=entity, canonical_key=canonical_key, system=system, external_id=external_id, linked_at=utcnow()
+            entity=entity, canonical_key=canonical_key, system=system, external_id=external_id, linked_at=utcnow(),
+            reason=reason,
         )
     )
 
@@ -65,3 +68,11 @@ def links(conn: sa.Connection, entity: str, system: str) -> dict[str, str]:
     )
     # Not dict(rows): a Result has .keys(), so dict() would treat it as a mapping of column names.
     return {canonical_key: external_id for canonical_key, external_id in rows}
+
+
+def link_reason(conn: sa.Connection, entity: str, canonical_key: str, system: str) -> str | None:
+    return conn.execute(
+        sa.select(xref.c.reason).where(
+            xref.c.entity == entity, xref.c.canonical_key == canonical_key, xref.c.system == system
+        )
+    ).scalar_one_or_none()

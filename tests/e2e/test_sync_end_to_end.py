@@ -106,6 +106,8 @@ def test_bad_invoices_go_to_dead_letters_and_the_rest_sync(concord_env, hub, san
     assert run_job("concord_sync", dagster_instance).success
     letters = {letter.external_id: letter.reason for letter in hub.dead_letters()}
     assert "currency" in letters["in_badcurrency0000000000001"].lower()
+    fields = {letter.external_id: letter.field for letter in hub.dead_letters()}
+    assert fields == {"in_badcurrency0000000000001": "currency", "in_orphan000000000000000001": "customer"}
     assert "customer" in letters["in_orphan000000000000000001"].lower()
     assert len(list(_qb().iter_invoices())) == len(SEED.invoices)
     assert hub.open_mismatches() == []

@@ -5,10 +5,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from store.db import create_hub_engine, default_database_url
-from store.migrate import current_revision, upgrade
+from store.migrate import alembic_config, current_revision, upgrade
 from store.schema import metadata
+
+# The newest migration: upgrade must always land there.
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def _diffs(engine: sa.Engine, target: sa.MetaData) -> list:
@@ -23,7 +27,7 @@ def test_upgrade_creates_exactly_the_schema_tables(db_url):
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == HEAD
         assert _diffs(engine, metadata) == []
         tables = set(sa.inspect(engine).get_table_names())
         assert tables == set(metadata.tables) | {"alembic_version"}
@@ -59,7 +63,7 @@ def test_upgrade_twice_is_a_no_op_and_keeps_rows(db_url):
                 )
             )
         upgrade(engine)
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == HEAD
         with engine.connect() as conn:
             assert conn.execute(sa.select(sa.func.count()).select_from(metadata.tables["sync_cursors"])).scalar() == 1
             assert conn.execute(sa.text("select count(*) from alembic_version")).scalar() == 1
