@@ -11,6 +11,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from assets.resources import HubResource
 from mappings.canonical import MappingError
+from mappings.identity import IdentityConflict, Party, link_customer
 from mappings.salesforce import account_from_salesforce
 from mappings.stripe import customer_from_stripe, invoice_from_stripe
 from store import XrefConflict
@@ -56,23 +57,30 @@ def _result(counts, mapped: list, rejected: list[str]) -> MaterializeResult:
 def canonical_customers(context: AssetExecutionContext, hub: HubResource):
     store = hub.hub()
     customers, rejected = _map_all(context, store, "stripe", "customer", customer_from_stripe)
-    accounts = {}
-    for _, payload in store.raw_payloads("salesforce", "account"):
-        account = account_from_salesforce(payload)
-        accounts[account.salesforce_id] = account
+    accounts = [account_from_salesforce(payload) for _, payload in store.raw_payloads("salesforce", "account")]
+    candidates = [Party(ids={"salesforce": a.salesforce_id, **({"stripe": a.stripe_customer_id}
+                                                                 if a.stripe_customer_id else {})})
+                  for a in accounts]
+    unlinked = []
     for customer in customers:
-        if customer.salesforce_id and customer.salesforce_id in accounts:
-            try:
-                store.link("customer", customer.stripe_id, "salesforce", customer.salesforce_id,
-                           reason="salesforce_id_in_stripe_metadata")
-            except XrefConflict as exc:
-                # Two Stripe customers claim one Salesforce account: a person must decide which.
-                context.log.warning(f"customer {customer.stripe_id}: {exc}")
-        elif customer.salesforce_id:
-            context.log.warning(
-                f"customer {customer.stripe_id} names Salesforce account {customer.salesforce_id}, "
-                "which Salesforce lacks"
-            )
+        source = Party(ids={"stripe": customer.stripe_id, **({"salesforce": customer.salesforce_id}
+                                                              if customer.salesforce_id else {})},
+                       email=customer.email)
+        try:
+            found = link_customer(source, candidates)
+            if found is None:
+                unlinked.append(customer.stripe_id)
+                continue
+            store.link("customer", customer.stripe_id, "salesforce", found.target_ids["salesforce"],
+                       reason=found.reason)
+            if found.flagged:
+                context.log.warning(f"customer {customer.stripe_id} linked by {found.reason}: confirm it")
+        except (IdentityConflict, XrefConflict) as exc:
+            # Two records claim one identity: a person must decide; never guess.
+            context.log.warning(f"customer {customer.stripe_id} not linked to Salesforce: {exc}")
+            unlinked.append(customer.stripe_id)
+    if unlinked:
+        context.log.warning(f"{len(unlinked)} customer(s) have no Salesforce account: {', '.join(unlinked[:10])}")
     counts = store.upsert_customers(customers)
     return _result(counts, customers, rejected)
 

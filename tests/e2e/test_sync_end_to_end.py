@@ -136,3 +136,12 @@ def test_planted_drift_is_found_and_alerted_once(concord_env, hub, sandboxes, da
     with build_sensor_context(instance=dagster_instance, resources=resources) as context:
         sensor(context)
     assert len(smtp_server.messages) == 3, "a drift already alerted must not be alerted again"
+
+
+def test_customers_are_linked_to_salesforce_with_the_reason(concord_env, hub, dagster_instance):
+    """Input: the seeded company, whose Stripe customers carry their Salesforce Account Id in metadata."""
+    assert run_job("concord_sync", dagster_instance).success
+    links = hub.links("customer", "salesforce")
+    assert links == {account.stripe_customer_id: account.salesforce_id for account in SEED.accounts}
+    reasons = {hub.link_reason("customer", key, "salesforce") for key in links}
+    assert reasons == {"salesforce_id"}
