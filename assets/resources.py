@@ -69,12 +69,20 @@ class QuickBooksResource(ConfigurableResource):
     ca_bundle: str = ""
     rate_limit: str = ""  # e.g. "10/s,500/min"; empty: QuickBooks' published per-realm limits
     rate_limit_dir: str = ""
+    # With these, an expired access token is refreshed and the rotated pair kept in the hub.
+    client_id: str = ""
+    client_secret: str = ""
+    refresh_token: str = ""
+    token_url: str = ""
 
-    def connector(self) -> QuickBooksConnector:
+    def connector(self, token_store: Hub | None = None) -> QuickBooksConnector:
         return QuickBooksConnector(
-            self.base_url, self.realm_id, self.access_token, _optional(self.ca_bundle),
+            self.base_url, self.realm_id, _optional(self.access_token), _optional(self.ca_bundle),
             rate_limits=rates_or_default(self.rate_limit, "quickbooks"),
             rate_limit_dir=_optional(self.rate_limit_dir),
+            client_id=_optional(self.client_id), client_secret=_optional(self.client_secret),
+            refresh_token=_optional(self.refresh_token), token_url=_optional(self.token_url),
+            token_store=token_store,
         )
 
 
@@ -110,6 +118,10 @@ def resources_from_environment() -> dict[str, ConfigurableResource]:
             ca_bundle=EnvVar("CONCORD_CA_BUNDLE"),
             rate_limit=EnvVar("CONCORD_QUICKBOOKS_RATE_LIMIT"),
             rate_limit_dir=EnvVar("CONCORD_RATE_LIMIT_DIR"),
+            client_id=EnvVar("QUICKBOOKS_CLIENT_ID"),
+            client_secret=EnvVar("QUICKBOOKS_CLIENT_SECRET"),
+            refresh_token=EnvVar("QUICKBOOKS_REFRESH_TOKEN"),
+            token_url=EnvVar("QUICKBOOKS_TOKEN_URL"),
         ),
         "notifier": NotifierResource(
             smtp_url=EnvVar("CONCORD_ALERT_SMTP_URL"),

@@ -68,8 +68,8 @@ def salesforce_accounts(context: AssetExecutionContext, hub: HubResource, salesf
     description="QuickBooks Customers as they are after Concord's writes, landed raw.",
 )
 def quickbooks_customers(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
-    return _land(context, hub, "quickbooks", "customer", quickbooks.connector(), lambda c: c.iter_customers(),
-                 id_field="Id")
+    connector = quickbooks.connector(token_store=hub.hub())
+    return _land(context, hub, "quickbooks", "customer", connector, lambda c: c.iter_customers(), id_field="Id")
 
 
 @asset(
@@ -79,5 +79,5 @@ def quickbooks_customers(context: AssetExecutionContext, hub: HubResource, quick
     description="QuickBooks Invoices as they are after Concord's writes, landed raw.",
 )
 def quickbooks_invoices(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
-    return _land(context, hub, "quickbooks", "invoice", quickbooks.connector(), lambda c: c.iter_invoices(),
-                 id_field="Id")
+    connector = quickbooks.connector(token_store=hub.hub())
+    return _land(context, hub, "quickbooks", "invoice", connector, lambda c: c.iter_invoices(), id_field="Id")

@@ -23,7 +23,7 @@ def _result(context: AssetExecutionContext, counts, connector) -> MaterializeRes
     description="Creates in QuickBooks every canonical customer it lacks (outbox, requestid idempotency).",
 )
 def sync_quickbooks_customers(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
-    connector = quickbooks.connector()
+    connector = quickbooks.connector(token_store=hub.hub())
     counts = push_customers(hub.hub(), connector, progress=context.log.info)
     context.log.info(f"QuickBooks customers: {counts.as_metadata()}")
     return _result(context, counts, connector)
@@ -36,7 +36,7 @@ def sync_quickbooks_customers(context: AssetExecutionContext, hub: HubResource, 
     description="Creates in QuickBooks every finalized invoice it lacks, and a Payment for each paid one.",
 )
 def sync_quickbooks_invoices(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
-    connector = quickbooks.connector()
+    connector = quickbooks.connector(token_store=hub.hub())
     counts = push_invoices(hub.hub(), connector, progress=context.log.info)
     context.log.info(f"QuickBooks invoices and payments: {counts.as_metadata()}")
     return _result(context, counts, connector)

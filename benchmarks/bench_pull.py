@@ -28,7 +28,7 @@ from connectors.stripe import StripeConnector
 def _start_sandboxes(scale: int) -> tuple[subprocess.Popen, dict[str, str]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "concord.cli", "sandbox", "up", "--systems", "stripe,salesforce",
-         "--scale", str(scale)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+         "--scale", str(scale), "--no-limits"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     env: dict[str, str] = {}
     for line in process.stdout:

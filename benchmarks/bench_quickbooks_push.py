@@ -39,7 +39,8 @@ def _canonical(env: dict[str, str]):
 
 
 def run_concord(scale: int, workdir: Path) -> tuple[float, int]:
-    with start_sandboxes(["stripe", "quickbooks"], scale=scale, state_dir=workdir / "a") as sandboxes:
+    with start_sandboxes(["stripe", "quickbooks"], scale=scale, state_dir=workdir / "a",
+                         vendor_limits=False) as sandboxes:
         env = sandboxes.environment()
         customers, invoices = _canonical(env)
         hub = Hub(f"sqlite:///{workdir / 'hub.db'}")
@@ -53,7 +54,8 @@ def run_concord(scale: int, workdir: Path) -> tuple[float, int]:
 
 
 def run_baseline(scale: int, workdir: Path) -> tuple[float, int]:
-    with start_sandboxes(["stripe", "quickbooks"], scale=scale, state_dir=workdir / "b") as sandboxes:
+    with start_sandboxes(["stripe", "quickbooks"], scale=scale, state_dir=workdir / "b",
+                         vendor_limits=False) as sandboxes:
         env = sandboxes.environment()
         customers, invoices = _canonical(env)
         qb = _quickbooks(env)

@@ -6,6 +6,7 @@
     concord reconcile [--json]   fresh read of QuickBooks, reconcile, print every mismatch
     concord sandbox up           run the sandboxes in the foreground and print their export lines
                                  [--systems ...] [--scale N] [--seed S] [--faults PROFILE] [--port N]
+                                 [--state FILE] [--no-limits]
     concord sandbox env          print the export lines of `concord sandbox up` again
 """
 
@@ -18,6 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 from concord.logging_setup import configure_logging
 from concord.runtime import REPO_ROOT, concord_environment, say
@@ -102,8 +104,9 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     if args.port:
         names = systems or ["stripe", "salesforce", "quickbooks"]
         ports = {name: args.port + offset for offset, name in enumerate(names)}
+    state_file = Path(args.state).resolve() if args.state else None
     running = start_sandboxes(systems, seed=args.seed, scale=args.scale, state_dir=STATE_DIR / "sandbox", ports=ports,
-                              faults=args.faults)
+                              faults=args.faults, state_file=state_file, vendor_limits=not args.no_limits)
     exports = _export_lines(running.environment()) + "\n"
     SANDBOX_ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
     SANDBOX_ENV_FILE.write_text(exports)
@@ -117,6 +120,9 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if state_file is not None:
+            running.save_state(state_file)
+            say(f"concord: sandbox state saved to {state_file}")
         running.stop()
         SANDBOX_ENV_FILE.unlink(missing_ok=True)
     return 0
@@ -146,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", type=int, default=42)
     sandbox.add_argument("--scale", type=int, default=1, help="multiply the seeded customers")
     sandbox.add_argument("--port", type=int, default=0, help="first port (one per system); default: free ports")
+    sandbox.add_argument("--no-limits", action="store_true",
+                         help="switch off the vendors' rate limits and token expiry (for benchmarks)")
+    sandbox.add_argument("--state", default=None, metavar="FILE",
+                         help="restore the sandboxes from FILE if it exists, and save them there on exit")
     sandbox.add_argument("--faults", default="none", choices=sorted(PROFILES),
                          help="fault profile: " + "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values()))
     sandbox.set_defaults(func=_cmd_sandbox)

@@ -44,20 +44,22 @@ class Filter:
 def select(
     entity: str,
     where: Sequence[Filter] = (),
-    order_by: str | None = None,
+    order_by: str | Sequence[str] | None = None,
     descending: bool = False,
     start_position: int | None = None,
     max_results: int | None = None,
     count: bool = False,
 ) -> str:
-    """`SELECT * | COUNT(*) FROM entity [WHERE ...] [ORDERBY ...] [STARTPOSITION n] [MAXRESULTS n]`."""
+    """`SELECT * | COUNT(*) FROM entity [WHERE ...] [ORDERBY f [, f ...]] [STARTPOSITION n] [MAXRESULTS n]`."""
     if entity not in _ENTITIES:
         raise ValueError(f"not a QuickBooks entity: {entity!r}")
     parts = ["SELECT", "COUNT(*)" if count else "*", "FROM", entity]
     if where:
         parts += ["WHERE", " AND ".join(condition.render() for condition in where)]
     if order_by:
-        parts += ["ORDERBY", _property(order_by), "DESC" if descending else "ASC"]
+        names = [order_by] if isinstance(order_by, str) else list(order_by)
+        direction = "DESC" if descending else "ASC"
+        parts += ["ORDERBY", ", ".join(f"{_property(name)} {direction}" for name in names)]
     if start_position is not None:
         parts += ["STARTPOSITION", str(int(start_position))]
     if max_results is not None:

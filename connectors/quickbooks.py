@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -18,9 +19,12 @@ from typing import Any, TypeVar
 
 from pyrate_limiter import Rate
 from quickbooks import QuickBooks
-from quickbooks.exceptions import QuickbooksException
+from quickbooks.exceptions import AuthorizationException, QuickbooksException
 
-from connectors.http_session import PinnedOAuth2Session, ResponseStats, configure
+from connectors import quickbooks_changes
+from connectors.cursors import ChangeFeed, Cursor
+from connectors.http_session import PinnedOAuth2Session, ResponseStats, configure, session_trusting
+from connectors.oauth_tokens import INTUIT_TOKEN_URL, RotatingTokens, TokenStore
 from connectors.qbo_query import Filter, quote, select
 from connectors.rate_limit import account_key, limiter_for
 from connectors.retry import call_with_retries, is_transport_error
@@ -62,6 +66,12 @@ def _check_request_id(request_id: str) -> str:
     return request_id
 
 
+def _is_expired_token(error: AuthorizationException) -> bool:
+    # The SDK raises AuthorizationException(error_code=401) for any 401 before reading the Fault body;
+    # 3200 is QuickBooks' AuthenticationFailed code when a Fault is parsed instead.
+    return str(error.error_code) in {"401", "3200"}
+
+
 def _is_retryable(error: BaseException) -> bool:
     if is_transport_error(error):
         return True
@@ -73,22 +83,44 @@ class QuickBooksConnector:
         self,
         base_url: str,
         realm_id: str,
-        access_token: str,
+        access_token: str | None = None,
         ca_bundle: str | None = None,
         minorversion: int = 75,
         max_attempts: int = 4,
         retry_wait_seconds: float = 0.5,
         rate_limits: list[Rate] | None = None,
         rate_limit_dir: str | None = None,
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        refresh_token: str | None = None,
+        token_url: str | None = None,
+        token_store: TokenStore | None = None,
+        token_lock: threading.Lock | None = None,
     ) -> None:
         """With `rate_limits` (QuickBooks publishes 10/s and 500/min per realm) every request first takes
-        a permit from the realm's shared bucket in `rate_limit_dir`."""
+        a permit from the realm's shared bucket in `rate_limit_dir`.
+
+        With `client_id`/`client_secret` (and a `refresh_token` or a pair already in `token_store`), an
+        expired access token (401) is refreshed once per call and the rotated pair is saved in
+        `token_store` (store.hub.Hub), so the next connector, in this process or after a restart, starts
+        from it. `token_url` defaults to Intuit's. `token_lock` is for tests modelling two processes."""
         # The session is built here from the access token, as the SDK's _start_session would build
         # it from an intuitlib AuthClient; AuthClient itself fetches Intuit's OpenID discovery
         # document over the internet on construction, which a token-holding client does not need.
         self.client = QuickBooks(company_id=realm_id, minorversion=minorversion, use_decimal=True)
         self.client.api_url_v3 = base_url.rstrip("/") + "/v3"
-        session = PinnedOAuth2Session(token={"access_token": access_token, "token_type": "Bearer"})
+        self.tokens: RotatingTokens | None = None
+        if client_id and client_secret:
+            self.tokens = RotatingTokens(
+                "quickbooks", realm_id, client_id=client_id, client_secret=client_secret,
+                token_url=token_url or INTUIT_TOKEN_URL, session=session_trusting(ca_bundle), store=token_store,
+                initial_access_token=access_token, initial_refresh_token=refresh_token, lock=token_lock,
+            )
+            access_token = self.tokens.access_token
+        elif not access_token:
+            raise ValueError("QuickBooksConnector needs an access token or client_id/client_secret to refresh one")
+        session = PinnedOAuth2Session(token={"access_token": access_token or "", "token_type": "Bearer"})
         limiter = None
         if rate_limits:
             limiter = limiter_for("quickbooks", account_key("quickbooks", base_url, realm_id), rate_limit_dir,
@@ -102,22 +134,47 @@ class QuickBooksConnector:
         self._service_item_ref: dict | None = None
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> QuickBooksConnector:
-        """QUICKBOOKS_BASE_URL, QUICKBOOKS_REALM_ID, QUICKBOOKS_ACCESS_TOKEN, optional CONCORD_CA_BUNDLE."""
+    def from_env(cls, environ: dict[str, str] | None = None, token_store: TokenStore | None = None
+                 ) -> QuickBooksConnector:
+        """QUICKBOOKS_BASE_URL, QUICKBOOKS_REALM_ID, QUICKBOOKS_ACCESS_TOKEN, optional CONCORD_CA_BUNDLE;
+        optional QUICKBOOKS_CLIENT_ID, QUICKBOOKS_CLIENT_SECRET, QUICKBOOKS_REFRESH_TOKEN, QUICKBOOKS_TOKEN_URL."""
         env = os.environ if environ is None else environ
         return cls(
             base_url=env.get("QUICKBOOKS_BASE_URL", "https://quickbooks.api.intuit.com"),
             realm_id=env["QUICKBOOKS_REALM_ID"],
-            access_token=env["QUICKBOOKS_ACCESS_TOKEN"],
+            access_token=env.get("QUICKBOOKS_ACCESS_TOKEN") or None,
             ca_bundle=env.get("CONCORD_CA_BUNDLE") or None,
+            client_id=env.get("QUICKBOOKS_CLIENT_ID") or None,
+            client_secret=env.get("QUICKBOOKS_CLIENT_SECRET") or None,
+            refresh_token=env.get("QUICKBOOKS_REFRESH_TOKEN") or None,
+            token_url=env.get("QUICKBOOKS_TOKEN_URL") or None,
+            token_store=token_store,
         )
 
     # ---- plumbing ---------------------------------------------------------------------------
     def _call(self, operation: Callable[[], T]) -> T:
         """Retries throttling, system faults and lost connections; writes are safe to retry because
         each carries its requestid, which QuickBooks answers with the first response."""
-        return call_with_retries(operation, _is_retryable, attempts=self.max_attempts,
-                                 initial_wait=self.retry_wait_seconds, max_wait=8.0, what="QuickBooks call")
+        def attempt() -> T:
+            return call_with_retries(operation, _is_retryable, attempts=self.max_attempts,
+                                     initial_wait=self.retry_wait_seconds, max_wait=8.0, what="QuickBooks call")
+
+        if self.tokens is None:
+            return attempt()
+        if not self.client.session.access_token:  # configured with a refresh token only
+            self._use_access_token(self.tokens.refresh(None))
+        sent_with = self.client.session.access_token
+        try:
+            return attempt()
+        except AuthorizationException as error:
+            if not _is_expired_token(error):
+                raise
+        # Refreshed once per call: a second 401 with a brand-new token is not an expiry and is raised.
+        self._use_access_token(self.tokens.refresh(sent_with))
+        return attempt()
+
+    def _use_access_token(self, access_token: str) -> None:
+        self.client.session.token = {"access_token": access_token, "token_type": "Bearer"}
 
     def query(self, statement: str) -> dict:
         """The QueryResponse of one statement (UTF-8 body: http.client would send a str as Latin-1)."""
@@ -159,6 +216,24 @@ class QuickBooksConnector:
 
     def iter_payments(self, page_size: int = MAX_PAGE_SIZE, changed_since: datetime | None = None) -> Iterator[dict]:
         return self._pages("Payment", page_size, changed_since)
+
+    def iter_changed(self, entity: str, since: Cursor | None, page_size: int = MAX_PAGE_SIZE,
+                     include_deletes: bool = True) -> ChangeFeed:
+        """Records of `entity` changed after the (unix seconds, Id) cursor `since` (every record when None),
+        then its deletes from CDC as tombstones {"Id", "status": "Deleted"}; see connectors.quickbooks_changes.
+        Raises CursorGap, on the first read, when `since` is older than CDC keeps (30 days by QuickBooks' clock).
+        Commit `feed.cursor` once the feed is consumed."""
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
+        feed = ChangeFeed(since)
+        return feed.feed_from(quickbooks_changes.iter_changed(self._query_answer, self._cdc_answer, entity, since,
+                                                              page_size, include_deletes, feed))
+
+    def _query_answer(self, statement: str) -> dict:
+        return self._call(lambda: self.client.query(statement.encode("utf-8")))
+
+    def _cdc_answer(self, entities: str, changed_since: str) -> dict:
+        return self._call(lambda: self.client.change_data_capture(entities, changed_since))
 
     def count(self, entity: str) -> int:
         return int(self.query(select(entity, count=True)).get("totalCount", 0))

@@ -9,12 +9,15 @@ the SDK itself (`max_network_retries`), reusing the same Idempotency-Key.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import stripe
 from pyrate_limiter import Limiter, Rate
 
+from connectors import stripe_changes
+from connectors.cursors import Change, ChangeFeed, Cursor
 from connectors.http_session import ResponseStats, session_trusting
 from connectors.rate_limit import account_key, limiter_for, stripe_rates_name
 from connectors.retry import call_with_retries, retry_after_seconds
@@ -119,6 +122,61 @@ class StripeConnector:
                                  {"limit": 100}, "invoice lines")
         invoice["lines"] = {**lines, "data": list(every_line), "has_more": False}
         return invoice
+
+    # -- incremental reads ---------------------------------------------------------------------
+    def iter_events(self, after_cursor: Cursor | None, page_size: int = 100) -> ChangeFeed:
+        """Events after the (created, event id) cursor, oldest first (see connectors.stripe_changes); commit
+        `feed.cursor` once consumed. Raises CursorGap when the cursor is older than Stripe keeps events."""
+        feed = ChangeFeed(after_cursor)
+        return feed.feed_from(stripe_changes.iter_events(self._call_list, self._client.v1.events.list,
+                                                         after_cursor, feed, page_size))
+
+    def changed_objects(self, events) -> Iterator[Change]:
+        """Each object the events touched, once, re-read from its own endpoint at our pinned API version;
+        a `*.deleted` event (or an object gone since) becomes a tombstone {"id", "object", "deleted": True}."""
+        last_event: dict[str, dict] = {}
+        for change in events:
+            event = change.record
+            obj = event["data"]["object"]
+            last_event.pop(obj["id"], None)
+            last_event[obj["id"]] = event  # insertion order follows the latest event per object
+        for object_id, event in last_event.items():
+            kind = event["data"]["object"].get("object", "")
+            position = (event["created"], event["id"])
+            retrieve = self._retrievers().get(kind)
+            if event["type"].endswith(".deleted") or retrieve is None:
+                if event["type"].endswith(".deleted"):
+                    yield Change(position, {"id": object_id, "object": kind, "deleted": True}, deleted=True)
+                continue
+            try:
+                fresh = self._call(lambda retrieve=retrieve, object_id=object_id: retrieve(object_id), f"{kind} read")
+            except stripe.InvalidRequestError as error:
+                if error.http_status != 404:
+                    raise
+                yield Change(position, {"id": object_id, "object": kind, "deleted": True}, deleted=True)
+                continue
+            record = fresh.to_dict()
+            yield Change(position, record, deleted=bool(record.get("deleted")))
+
+    def _retrievers(self) -> dict[str, Callable[[str], Any]]:
+        v1 = self._client.v1
+        return {"customer": v1.customers.retrieve, "invoice": v1.invoices.retrieve, "product": v1.products.retrieve,
+                "price": v1.prices.retrieve, "subscription": v1.subscriptions.retrieve,
+                "charge": v1.charges.retrieve, "payment_intent": v1.payment_intents.retrieve,
+                "refund": v1.refunds.retrieve, "payout": v1.payouts.retrieve, "invoiceitem": v1.invoice_items.retrieve,
+                "coupon": v1.coupons.retrieve, "dispute": v1.disputes.retrieve}
+
+    def list_customers_in_windows(self, start: int | None = None, end: int | None = None, window_count: int = 8,
+                                  workers: int = 8, page_size: int = 100) -> list[dict]:
+        """First sync of customers: `created` windows over [start, end) read concurrently, merged, no duplicates.
+        `end` defaults to a day past our clock (objects stamped by a vendor clock running ahead are kept)."""
+        end = end if end is not None else int(time.time()) + 86_400
+        start = start if start is not None else stripe_changes.STRIPE_EPOCH
+        return stripe_changes.list_in_windows(self._call_list, self._client.v1.customers.list, start, end,
+                                              window_count, workers, page_size)
+
+    def _call_list(self, operation: Callable[[], T]) -> T:
+        return self._call(operation, "list")
 
     def retrieve_customer(self, customer_id: str) -> dict:
         return self._call(lambda: self._client.v1.customers.retrieve(customer_id), "customer read").to_dict()

@@ -60,7 +60,8 @@ def test_quickbooks_writes_under_faults_create_each_customer_exactly_once(tmp_pa
     from connectors.quickbooks import QuickBooksConnector
     from sandboxes.runner import start_sandboxes
 
-    with start_sandboxes(["quickbooks"], state_dir=tmp_path) as sandboxes:
+    # Vendor rate limits off: this test is about faults; throttling has tests of its own.
+    with start_sandboxes(["quickbooks"], state_dir=tmp_path, vendor_limits=False) as sandboxes:
         env = sandboxes.environment()
         qb = QuickBooksConnector(env["QUICKBOOKS_BASE_URL"], env["QUICKBOOKS_REALM_ID"],
                                  env["QUICKBOOKS_ACCESS_TOKEN"], env["CONCORD_CA_BUNDLE"],
@@ -85,7 +86,7 @@ def test_stripe_writes_under_faults_create_each_customer_exactly_once(tmp_path):
     from connectors.stripe import StripeConnector
     from sandboxes.runner import start_sandboxes
 
-    with start_sandboxes(["stripe"], state_dir=tmp_path) as sandboxes:
+    with start_sandboxes(["stripe"], state_dir=tmp_path, vendor_limits=False) as sandboxes:
         env = sandboxes.environment()
         stripe_connector = StripeConnector(env["STRIPE_API_KEY"], env["STRIPE_API_BASE"], env["CONCORD_CA_BUNDLE"],
                                            max_network_retries=8)

@@ -15,7 +15,8 @@ from store.hub import Hub
 
 @pytest.fixture
 def sandboxes(tmp_path):
-    running = start_sandboxes(seed=42, state_dir=tmp_path / "sandbox")
+    # Vendor rate limits off: these tests are about the data path; limits have their own tests.
+    running = start_sandboxes(seed=42, state_dir=tmp_path / "sandbox", vendor_limits=False)
     yield running
     running.stop()
 

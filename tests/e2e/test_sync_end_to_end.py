@@ -145,3 +145,23 @@ def test_customers_are_linked_to_salesforce_with_the_reason(concord_env, hub, da
     assert links == {account.stripe_customer_id: account.salesforce_id for account in SEED.accounts}
     reasons = {hub.link_reason("customer", key, "salesforce") for key in links}
     assert reasons == {"salesforce_id"}
+
+
+def test_sync_survives_an_expired_quickbooks_token_and_keeps_the_rotated_one(concord_env, hub, sandboxes,
+                                                                            dagster_instance, monkeypatch):
+    """Input: a sync, then 3700 s on the QuickBooks sandbox clock (the access token expires), then two more
+    syncs; the first refreshes once and stores the rotated pair, the second needs no refresh."""
+    qb_sandbox = sandboxes.servers["quickbooks"]
+    qb_sandbox.expire_initial_token = True
+    control(sandboxes, "quickbooks", "/_sandbox/reset", {})  # re-registers the token as one that expires
+    fresh = {**sandboxes.environment(), **qb_sandbox.credentials()}  # the reset issued a new refresh token
+    for name in ("QUICKBOOKS_CLIENT_ID", "QUICKBOOKS_CLIENT_SECRET", "QUICKBOOKS_REFRESH_TOKEN",
+                 "QUICKBOOKS_TOKEN_URL"):
+        monkeypatch.setenv(name, fresh[name])
+    assert run_job("concord_sync", dagster_instance).success
+    control(sandboxes, "quickbooks", "/_sandbox/clock", {"advance_seconds": 3700})
+    assert run_job("concord_sync", dagster_instance).success
+    stored = hub.token("quickbooks", os.environ["QUICKBOOKS_REALM_ID"])
+    assert stored is not None and stored.refresh_token != fresh["QUICKBOOKS_REFRESH_TOKEN"]
+    assert run_job("concord_sync", dagster_instance).success
+    assert hub.token("quickbooks", os.environ["QUICKBOOKS_REALM_ID"]).version == stored.version  # no refresh

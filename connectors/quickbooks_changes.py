@@ -1,0 +1,114 @@
+"""QuickBooks incremental reads: query paging on MetaData.LastUpdatedTime with an Id tiebreak, CDC for deletes.
+
+Three things make a naive `LastUpdatedTime >= cursor` pager lose records, and each has its answer here:
+
+- records sharing a second across a page boundary: the cursor is (second, Id) and paging is keyset on
+  the second plus STARTPOSITION inside it, so a tie group longer than a page is walked, not skipped;
+- records updated while we page move to the end of the order and shift later ones back by one, which
+  STARTPOSITION paging would skip: every page restarts at the newest second seen (keyset), and ids
+  already yielded at that second are dropped;
+- records written in the same second as our read but after it: only complete seconds, strictly before
+  the vendor's own time in its first answer, are read; the rest is the next run's.
+
+Deleted transactions never appear in a query; CDC (`/cdc`, 30 days back, 1000 objects an answer) lists
+them as {"Id", "status": "Deleted"}, which become tombstones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+from connectors.cursors import (
+    QUICKBOOKS_CDC_RETENTION,
+    Change,
+    ChangeFeed,
+    Cursor,
+    CursorGap,
+    epoch_seconds,
+    is_after,
+    is_gap,
+)
+from connectors.qbo_query import Filter, select
+
+CDC_MAX_OBJECTS = 1000  # QuickBooks returns at most this many objects per CDC answer
+UPDATED = "MetaData.LastUpdatedTime"
+
+QueryFn = Callable[[str], dict]  # statement -> the whole answer ({"QueryResponse", "time"})
+CdcFn = Callable[[str, str], dict]  # (entities, changedSince) -> the whole answer ({"CDCResponse", "time"})
+
+
+def qbo_time(ts: int) -> str:
+    """A unix second as the ISO time QuickBooks filters on (UTC offset spelled out)."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def position(row: dict) -> Cursor:
+    return epoch_seconds(row["MetaData"]["LastUpdatedTime"]), str(row["Id"])
+
+
+def iter_changed(query: QueryFn, cdc: CdcFn, entity: str, since: Cursor | None, page_size: int,
+                 include_deletes: bool = True, feed: ChangeFeed | None = None) -> Iterator[Change]:
+    """Every `entity` record changed after `since` (all of them when None), then its deletes as tombstones.
+
+    Raises CursorGap before yielding anything when `since` is older than CDC reaches back. The cursor to
+    commit afterwards is the newest `Change.position` seen (connectors.cursors.latest).
+    """
+    floor = since[0] if since is not None else 0
+    start, emitted_at_floor = 1, set[str]()
+    vendor_now: int | None = None
+    while True:
+        statement = select(entity, [Filter(UPDATED, ">=", qbo_time(floor))], order_by=[UPDATED, "Id"],
+                           start_position=start, max_results=page_size)
+        answer = query(statement)
+        if vendor_now is None:
+            vendor_now = epoch_seconds(answer["time"])
+            if since is not None and is_gap(since[0], vendor_now, QUICKBOOKS_CDC_RETENTION):
+                raise CursorGap("quickbooks", entity, since[0], vendor_now, QUICKBOOKS_CDC_RETENTION)
+            if feed is not None:
+                feed.vendor_floor = (vendor_now, "")  # every second before the vendor's now is read in full
+        rows = answer["QueryResponse"].get(entity, [])
+        for row in rows:
+            at = position(row)
+            if at[0] >= vendor_now:
+                continue  # that second is not over at the vendor yet
+            if at[0] == floor and at[1] in emitted_at_floor:
+                continue
+            if is_after(at, since):
+                yield Change(at, row)
+            if at[0] == floor:
+                emitted_at_floor.add(at[1])
+        if len(rows) < page_size:
+            break
+        newest = position(rows[-1])[0]
+        if newest > floor:
+            # Keyset step: restart at the newest second; the ids already seen there are dropped above.
+            floor, start = newest, 1
+            emitted_at_floor = {position(row)[1] for row in rows if position(row)[0] == newest}
+        else:
+            start += page_size  # a whole page inside one second: walk the tie group by position
+    if include_deletes and since is not None:
+        yield from _tombstones(cdc, entity, since, vendor_now)
+
+
+def _tombstones(cdc: CdcFn, entity: str, since: Cursor, vendor_now: int) -> Iterator[Change]:
+    changed_since, seen = since[0], set[str]()
+    while True:
+        answer = cdc(entity, qbo_time(changed_since))
+        objects: list[dict] = []
+        for response in answer["CDCResponse"][0]["QueryResponse"]:
+            objects.extend(response.get(entity, []))
+        for row in objects:
+            at = position(row)
+            if row.get("status") == "Deleted" and at[0] < vendor_now and is_after(at, since) and at[1] not in seen:
+                seen.add(at[1])
+                yield Change(at, {"Id": at[1], "status": "Deleted", "MetaData": row.get("MetaData", {})},
+                             deleted=True)
+        if len(objects) < CDC_MAX_OBJECTS:
+            return
+        # A full answer may have been cut off: ask again from the newest second it reached.
+        newest = max(position(row)[0] for row in objects)
+        if newest <= changed_since:
+            raise RuntimeError(f"QuickBooks CDC for {entity}: more than {CDC_MAX_OBJECTS} changes in one second "
+                               f"at {qbo_time(newest)}; cannot page further, reconcile {entity}")
+        changed_since = newest
