@@ -23,6 +23,18 @@ class Fault(Exception):
         error = {"Message": self.message, "Detail": self.detail, "code": self.code, "element": self.element}
         return {"Fault": {"Error": [error], "type": self.fault_type}, "time": time}
 
+    @property
+    def from_gateway(self) -> bool:
+        """401 and 403 come from Intuit's API gateway, which answers in its own (lower-case) envelope."""
+        return self.status in (401, 403)
+
+    def gateway_body(self, epoch_ms: int) -> dict:
+        """The gateway's body, key for key as QuickBooks sends it (time in epoch milliseconds)."""
+        error = {"message": self.message, "detail": self.detail, "code": self.code, "element": self.element or None}
+        return {"warnings": None, "intuitObject": None, "fault": {"error": [error], "type": self.fault_type},
+                "report": None, "queryResponse": None, "batchItemResponse": [], "attachableResponse": [],
+                "syncErrorResponse": None, "requestId": None, "time": epoch_ms, "status": None, "cdcresponse": []}
+
 
 def authentication_failed() -> Fault:
     return Fault(
@@ -174,12 +186,13 @@ def duplicate_name(name: str) -> Fault:
     )
 
 
-def token_expired() -> Fault:
-    """An access token past its hour (QuickBooks measures it on its own clock, here the sandbox clock)."""
+def token_expired(token: str = "") -> Fault:
+    """An access token past its hour (QuickBooks measures it on its own clock, here the sandbox clock).
+    The real detail names the token: "Token expired: <access token>"."""
     return Fault(
         code="3200",
         message="message=AuthenticationFailed; errorCode=003200; statusCode=401",
-        detail="Token expired",
+        detail=f"Token expired: {token}" if token else "Token expired",
         fault_type="AUTHENTICATION",
         status=401,
         headers={"WWW-Authenticate": 'Bearer realm="Intuit", error="invalid_token", error_description="Token expired"'},

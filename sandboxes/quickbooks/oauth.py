@@ -72,7 +72,7 @@ class OAuthServer:
             raise faults.authentication_failed()
         expiry = self.access[token]
         if expiry is not None and self.clock() >= expiry:
-            raise faults.token_expired()
+            raise faults.token_expired(token)
 
     def _token_response(self) -> Response:
         access = self._mint("eyJ")

@@ -10,13 +10,12 @@ carries an `intuit_tid` header, QuickBooks' request id. All state sits behind on
 from __future__ import annotations
 
 import hashlib
-import itertools
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sandboxes.http import Request, Response, Router, SandboxServer, ServedSandbox
-from sandboxes.quickbooks import faults
+from sandboxes.quickbooks import faults, persistence
 from sandboxes.quickbooks.cdc import change_data_capture
 from sandboxes.quickbooks.company import DELETABLE, ENTITIES, UPDATABLE, WRITABLE, Company
 from sandboxes.quickbooks.faults import Fault
@@ -40,10 +39,11 @@ class QuickBooksSandbox(ServedSandbox):
         seed: SeedData,
         tls: LocalCA | None = None,
         port: int = 0,
-        throttle: Throttle | None = None,
+        throttle: Throttle | bool | None = None,
         expire_initial_token: bool = False,
     ) -> None:
-        """`throttle`: QuickBooks' rate limits (Throttle() for the real 500/min, 10/s); None serves unthrottled.
+        """`throttle`: QuickBooks' rate limits (True or Throttle() for the real 500/min, 10/s per realm; a
+        Throttle with other limits for tests); None or False serves unthrottled.
         `expire_initial_token`: the access token in credentials() dies after an hour of sandbox clock, as a
         real one does; off by default because clients without refresh support would then fail mid-test."""
         self.seed = seed
@@ -52,12 +52,13 @@ class QuickBooksSandbox(ServedSandbox):
         self.access_token = "qbo-sandbox-" + hashlib.sha256(f"quickbooks:{seed.seed}".encode()).hexdigest()[:32]
         self.verifier_token = hashlib.sha256(f"quickbooks-verifier:{seed.seed}".encode()).hexdigest()[:36]
         self.expire_initial_token = expire_initial_token
-        self.throttle = throttle
+        self.throttle = Throttle() if throttle is True else throttle or None
         self._lock = threading.RLock()
         self._clock_offset = timedelta(0)
-        self._tids = itertools.count(1)
+        self._tid_count = 0  # intuit_tid sequence, saved in snapshots so restored runs do not repeat tids
         self.webhooks = WebhookHub(self.realm_id, self.verifier_token, f"concord-sandbox:{seed.seed}",
-                                   ca_file=str(tls.bundle_path) if tls is not None else None)
+                                   ca_file=str(tls.bundle_path) if tls is not None else None,
+                                   faults=lambda: self.fault_injector)
         self._reset_state()
         self._server = SandboxServer("quickbooks", self._routes(), tls, port, not_found=self._not_found)
 
@@ -71,6 +72,16 @@ class QuickBooksSandbox(ServedSandbox):
             "QUICKBOOKS_REFRESH_TOKEN": self.refresh_token,
             "QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN": self.verifier_token,
         }
+
+    def snapshot(self) -> dict:
+        """Everything needed to bring this company back after a restart, as plain JSON (persistence.py)."""
+        with self._lock:
+            return persistence.snapshot(self)
+
+    def restore(self, data: dict) -> None:
+        """Replace the current state with a snapshot() taken from a sandbox with the same seed."""
+        with self._lock:
+            persistence.restore(self, data)
 
     def stop(self) -> None:
         self.webhooks.stop()
@@ -95,21 +106,23 @@ class QuickBooksSandbox(ServedSandbox):
 
     def fault_response(self, kind: str, request: Request) -> Response:
         """QuickBooks' real answer to an injected fault: 429 throttle, 500 system failure, 401 expired token."""
-        fault = {
-            "rate_limit": faults.throttled,
-            "server_error": faults.system_failure,
-            "expired_token": faults.token_expired,
-        }.get(kind)
+        if kind == "expired_token":
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            return self._fault_response(faults.token_expired(token if scheme.lower() == "bearer" else ""))
+        fault = {"rate_limit": faults.throttled, "server_error": faults.system_failure}.get(kind)
         if fault is None:
             raise ValueError(f"unknown fault kind {kind!r}; QuickBooks knows {', '.join(FAULT_KINDS)}")
         return self._fault_response(fault())
 
     def _fault_response(self, fault: Fault) -> Response:
-        return Response.json(fault.body(format_response_time(self.now())), fault.status,
-                             {**fault.headers, "intuit_tid": self._next_tid()})
+        now = self.now()
+        body = fault.gateway_body(int(now.timestamp() * 1000)) if fault.from_gateway else fault.body(
+            format_response_time(now))
+        return Response.json(body, fault.status, {**fault.headers, "intuit_tid": self._next_tid()})
 
     def _next_tid(self) -> str:
-        number = next(self._tids)
+        self._tid_count += 1
+        number = self._tid_count
         digest = hashlib.sha256(f"tid:{self.seed.seed}:{number}".encode()).hexdigest()
         return f"1-{digest[:8]}-{digest[8:32]}"
 

@@ -6,6 +6,10 @@ QuickBooks registers endpoints in the developer portal, so here they come throug
 events collect for a short aggregation window and go out together as one JSON array per endpoint,
 signed with base64(HMAC-SHA256(body, verifier token)). An endpoint that does not answer 2xx gets the
 same body again on the next delivery round (Intuit retries too), up to `MAX_ATTEMPTS`.
+
+Under a fault profile (sandboxes/faults.py) a notification may be sent twice (same body, same signature:
+Intuit delivers at least once) or held back and sent right after the next notification to that endpoint
+(or on the following round when no other comes), so receivers must dedupe by event id and never trust order.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ import ssl
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from sandboxes.faults import FaultInjector
 
 log = logging.getLogger("concord.sandbox")
 
@@ -38,6 +45,7 @@ class Endpoint:
     entities: frozenset[str] | None  # None: every entity
     pending: list[dict] = field(default_factory=list)
     attempts: int = 0
+    held: list[dict] = field(default_factory=list)  # a notification the reorder fault holds back
 
 
 @dataclass
@@ -46,15 +54,17 @@ class Delivery:
     events: int
     status: int | None
     error: str | None = None
+    fault: str | None = None  # "duplicate", "held" or "reordered" when a fault profile shaped this delivery
 
 
 class WebhookHub:
     def __init__(self, realm_id: str, verifier_token: str, app_source: str, ca_file: str | None = None,
-                 window_seconds: float = 0.2) -> None:
+                 window_seconds: float = 0.2, faults: Callable[[], FaultInjector | None] = lambda: None) -> None:
         self.realm_id = realm_id
         self.verifier_token = verifier_token
         self.source = "intuit." + base64.b64encode(hashlib.sha256(app_source.encode()).digest()).decode()
         self.window_seconds = window_seconds
+        self._faults = faults
         self.endpoints: list[Endpoint] = []
         self.deliveries: list[Delivery] = []
         self._counter = 0
@@ -113,18 +123,53 @@ class WebhookHub:
 
     def _deliver_round(self) -> list[Delivery]:
         with self._lock:
-            batches = [(endpoint, list(endpoint.pending)) for endpoint in self.endpoints if endpoint.pending]
+            batches = [(endpoint, list(endpoint.pending)) for endpoint in self.endpoints
+                       if endpoint.pending or endpoint.held]
         results = []
+        injector = self._faults()
         for endpoint, events in batches:
-            result = self._post(endpoint.url, json.dumps(events, separators=(",", ":")).encode("utf-8"), len(events))
-            with self._lock:
-                endpoint.attempts += 1
-                if result.status is not None and 200 <= result.status < 300 or endpoint.attempts >= MAX_ATTEMPTS:
+            if events and not endpoint.held and endpoint.attempts == 0 and injector and injector.reorder_webhook():
+                with self._lock:  # held back: it goes out after the next notification instead of now
+                    endpoint.held = events
                     del endpoint.pending[: len(events)]
-                    endpoint.attempts = 0
-                self.deliveries.append(result)
-            results.append(result)
+                    held = Delivery(endpoint.url, len(events), None, "held back by the reorder fault", "held")
+                    self.deliveries.append(held)
+                results.append(held)
+                continue
+            if events:
+                results.extend(self._send_pending(endpoint, events, injector))
+            if endpoint.held:
+                held_events, endpoint.held = endpoint.held, []
+                result = self._post(endpoint.url, self._encode(held_events), len(held_events))
+                result.fault = "reordered"
+                with self._lock:
+                    if result.status is None or not 200 <= result.status < 300:
+                        endpoint.pending[:0] = held_events  # a failed late delivery is retried like any other
+                    self.deliveries.append(result)
+                results.append(result)
         return results
+
+    def _send_pending(self, endpoint: Endpoint, events: list[dict], injector: FaultInjector | None) -> list[Delivery]:
+        body = self._encode(events)
+        result = self._post(endpoint.url, body, len(events))
+        results = [result]
+        with self._lock:
+            endpoint.attempts += 1
+            if result.status is not None and 200 <= result.status < 300 or endpoint.attempts >= MAX_ATTEMPTS:
+                del endpoint.pending[: len(events)]
+                endpoint.attempts = 0
+            self.deliveries.append(result)
+        if result.status is not None and 200 <= result.status < 300 and injector and injector.duplicate_webhook():
+            duplicate = self._post(endpoint.url, body, len(events))  # byte for byte: the signature verifies again
+            duplicate.fault = "duplicate"
+            with self._lock:
+                self.deliveries.append(duplicate)
+            results.append(duplicate)
+        return results
+
+    @staticmethod
+    def _encode(events: list[dict]) -> bytes:
+        return json.dumps(events, separators=(",", ":")).encode("utf-8")
 
     def _post(self, url: str, body: bytes, count: int) -> Delivery:
         request = urllib.request.Request(url, data=body, method="POST", headers={
@@ -153,7 +198,7 @@ class WebhookHub:
             except Exception:  # a delivery bug must not kill the worker
                 log.exception("QuickBooks webhook delivery failed")
             with self._lock:
-                retry = any(endpoint.pending for endpoint in self.endpoints)
+                retry = any(endpoint.pending or endpoint.held for endpoint in self.endpoints)
             if retry:
                 threading.Event().wait(self.retry_seconds)
                 self._wake.set()

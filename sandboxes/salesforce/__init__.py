@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from sandboxes.http import Request, Response, SandboxServer, ServedSandbox
+from sandboxes.salesforce import persistence
 from sandboxes.salesforce.api import SalesforceApi
 from sandboxes.salesforce.bulk import BulkJobs, bulk_routes
 from sandboxes.salesforce.clock import SandboxClock
@@ -55,6 +56,14 @@ class SalesforceSandbox(ServedSandbox):
 
     def credentials(self) -> dict[str, str]:
         return {"SALESFORCE_INSTANCE_URL": self.base_url, "SALESFORCE_ACCESS_TOKEN": self.access_token}
+
+    def snapshot(self) -> dict:
+        """The org's whole state as plain JSON (persistence.py), for `concord sandbox up --state FILE`."""
+        return persistence.snapshot(self)
+
+    def restore(self, data: dict) -> None:
+        """Replace the org's state with a snapshot() of a sandbox built from the same seed."""
+        persistence.restore(self, data)
 
     def fault_response(self, kind: str, request: Request) -> Response:
         """Salesforce's own answer for an injected fault: rate_limit, server_error or expired_token."""

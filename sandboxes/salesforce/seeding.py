@@ -2,7 +2,8 @@
 
 Every seeded customer is an Account with two Contacts and a Closed Won Opportunity (the deal that
 made it a Stripe customer); some also have an open or lost deal. The org has its Standard Price
-Book, as every org does; products arrive from Stripe (the master), so none are seeded.
+Book, as every org does, and the plans Stripe sells (catalog.py) as products with a standard price in
+each seeded currency, carrying their Stripe product and price ids.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from sandboxes.salesforce.catalog import MONTHLY_BASE, PLANS, monthly_price, stripe_price_id, stripe_product_id
 from sandboxes.salesforce.schema import CORPORATE_CURRENCY
 from sandboxes.salesforce.sobjects import STAGE_BY_NAME
 from sandboxes.seed import SeedAccount, SeedData
@@ -45,6 +47,7 @@ def seed_rows(seed: SeedData, new_id: NewId) -> Iterator[tuple[str, Row]]:
         "Id": pricebook_id, "Name": "Standard Price Book", "IsActive": True, "IsStandard": True,
         "Description": None,
     }, first_stamp)
+    yield from _catalog_rows(new_id, pricebook_id, first_stamp)
     totals = _invoice_totals(seed)
     for index, account in enumerate(seed.accounts):
         created = datetime.fromtimestamp(account.created, UTC)
@@ -55,6 +58,23 @@ def seed_rows(seed: SeedData, new_id: NewId) -> Iterator[tuple[str, Row]]:
         for stage, name, day in _deals(index):
             yield "Opportunity", _opportunity_row(
                 account, new_id("006"), pricebook_id, stage, name, amount, created, day)
+
+
+def _catalog_rows(new_id: NewId, pricebook_id: str, stamp: str) -> Iterator[tuple[str, Row]]:
+    for key, name, multiple in PLANS:
+        product_id = new_id("01t")
+        yield "Product2", _stamped({
+            "Id": product_id, "Name": name, "ProductCode": key.upper(), "Description": f"{name} plan",
+            "IsActive": True, "Family": "Subscription", "Stripe_Product_Id__c": stripe_product_id(key),
+            "CurrencyIsoCode": CORPORATE_CURRENCY,
+        }, stamp)
+        for currency in MONTHLY_BASE:
+            yield "PricebookEntry", _stamped({
+                "Id": new_id("01u"), "Name": name, "Pricebook2Id": pricebook_id, "Product2Id": product_id,
+                "UnitPrice": monthly_price(currency, multiple), "IsActive": True, "UseStandardPrice": False,
+                "ProductCode": key.upper(), "Stripe_Price_Id__c": stripe_price_id(key, currency),
+                "CurrencyIsoCode": currency.upper(),
+            }, stamp)
 
 
 def _stamped(row: Row, stamp: str) -> Row:

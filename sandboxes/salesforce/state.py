@@ -118,7 +118,7 @@ class SalesforceState:
         with self._lock:
             self._purge_recycle_bin()
             try:
-                bound = compile_query(soql, SCHEMAS, self._parent)
+                bound = compile_query(soql, SCHEMAS, self._parent, self.clock.now())
             except SoqlError as exc:
                 raise ApiError(400, exc.error_code, exc.message) from exc
             table = self._tables[bound.schema.name]
@@ -146,7 +146,7 @@ class SalesforceState:
         with self._lock:
             self._purge_recycle_bin()
             try:
-                bound = compile_query(soql, SCHEMAS, self._parent)
+                bound = compile_query(soql, SCHEMAS, self._parent, self.clock.now())
             except SoqlError as exc:
                 raise ApiError(400, exc.error_code, exc.message) from exc
             if bound.count_only:

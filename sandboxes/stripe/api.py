@@ -10,7 +10,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from sandboxes.stripe import billing, money, objects
+from sandboxes.stripe import billing, discounts, money, objects
 from sandboxes.stripe.errors import StripeApiError, invalid_param, missing_param
 from sandboxes.stripe.events import previous_attributes
 from sandboxes.stripe.listing import list_endpoint
@@ -148,7 +148,8 @@ def _due_date(params: Body, collection_method: str, now: int) -> int | None:
 
 def create_invoice(state: StripeState, params: Body, _: dict[str, str], now: int) -> Body:
     reject_unknown(params, {"customer", "currency", "collection_method", "due_date", "days_until_due",
-                            "description", "metadata", "auto_advance", "pending_invoice_items_behavior"})
+                            "description", "metadata", "auto_advance", "pending_invoice_items_behavior",
+                            "discounts"})
     customer_id = required_str(params, "customer")
     collection_method = optional_str(params, "collection_method") or "charge_automatically"
     if collection_method not in ("charge_automatically", "send_invoice"):
@@ -167,6 +168,8 @@ def create_invoice(state: StripeState, params: Body, _: dict[str, str], now: int
         due_date=due_date, description=optional_str(params, "description"), metadata=metadata,
         auto_advance=bool(optional_bool(params, "auto_advance")),
     )
+    coupons = discounts.coupons_from_params(state.coupons, params, invoice_currency, now)
+    invoice["discounts"] = [billing.invoice_discount(state, coupon, invoice, now) for coupon in coupons]
     state.invoices[invoice["id"]] = invoice
     state.lines[invoice["id"]] = []
     if customer["currency"] is None:  # a customer's currency is fixed by its first invoice
@@ -216,7 +219,7 @@ def _attach_item(state: StripeState, invoice: Body, item: Body) -> None:
     item["invoice"] = invoice["id"]
     lines = state.lines.setdefault(invoice["id"], [])
     lines.append(objects.line_from_item(state.ids.new("il_"), item, invoice["id"]))
-    billing.recompute_with_taxes(invoice, lines)
+    billing.recompute(state, invoice, lines)
 
 
 def finalize_invoice(state: StripeState, params: Body, path: dict[str, str], now: int) -> Body:

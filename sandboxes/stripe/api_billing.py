@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandboxes.stripe import billing, catalog_objects, money
+from sandboxes.stripe import billing, catalog_objects, discounts, money
 from sandboxes.stripe.errors import StripeApiError, invalid_param, missing_param
 from sandboxes.stripe.events import previous_attributes
 from sandboxes.stripe.listing import list_endpoint
@@ -59,7 +59,7 @@ def _items(state: StripeState, params: Body) -> list[tuple[Body, Body]]:
 def create_subscription(state: StripeState, params: Body, _: Path, now: int) -> Body:
     reject_unknown(params, {"customer", "items", "default_payment_method", "collection_method", "days_until_due",
                             "metadata", "description", "default_tax_rates", "proration_behavior", "payment_behavior",
-                            "cancel_at_period_end"})
+                            "cancel_at_period_end", "discounts"})
     customer = money.require(state.customers, "customer", required_str(params, "customer"), param="customer")
     chosen = _items(state, params)
     collection_method = optional_str(params, "collection_method") or "charge_automatically"
@@ -81,7 +81,10 @@ def create_subscription(state: StripeState, params: Body, _: Path, now: int) -> 
     subscription["cancel_at_period_end"] = bool(optional_bool(params, "cancel_at_period_end"))
     if customer["currency"] is None:
         customer["currency"] = subscription["currency"]
+    coupons = discounts.coupons_from_params(state.coupons, params, subscription["currency"], now)
     state.subscriptions[subscription["id"]] = subscription
+    subscription["discounts"] = [billing.subscription_discount(state, coupon, subscription, now)
+                                 for coupon in coupons]
     for price, entry in chosen:
         rec = price["recurring"]
         item = catalog_objects.new_subscription_item(

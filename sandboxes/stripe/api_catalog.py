@@ -200,6 +200,8 @@ def create_coupon(state: StripeState, params: Body, _: Path, now: int) -> Body:
     coupon_currency = currency(params)
     if amount_off is not None and coupon_currency is None:
         raise missing_param("currency")
+    if amount_off is not None and coupon_currency is not None:
+        currencies.validate_amount(amount_off, coupon_currency, param="amount_off")
     duration = optional_str(params, "duration") or "once"
     if duration not in _DURATIONS:
         raise invalid_param("duration", "Invalid duration: must be one of forever, once, or repeating")

@@ -8,7 +8,7 @@ import calendar
 from datetime import UTC, datetime
 from typing import Any
 
-from sandboxes.stripe import catalog_objects, currencies, money, objects, payment_objects
+from sandboxes.stripe import catalog_objects, currencies, discounts, money, objects, payment_objects
 from sandboxes.stripe.errors import StripeApiError
 from sandboxes.stripe.events import previous_attributes
 from sandboxes.stripe.state import SECONDS_PER_DAY, StripeState
@@ -90,8 +90,21 @@ def _item_line(state: StripeState, invoice_id: str, invoice_item: Body, tax_rate
     return line
 
 
+def recompute(state: StripeState, invoice: Body, lines: list[Body]) -> None:
+    """Totals of an invoice from its lines: discounts first (taxes are charged on discounted amounts)."""
+    if invoice["discounts"]:
+        pairs = [(state.discounts[d], state.discount_coupons[d]) for d in invoice["discounts"]]
+        invoice["total_discount_amounts"] = discounts.allocate(lines, pairs, invoice["currency"])
+        for line in lines:
+            if line.get("taxes"):
+                rates = [state.tax_rates[tax["tax_rate_details"]["tax_rate"]] for tax in line["taxes"]]
+                line["taxes"] = _taxes(state, line["amount"] - discounts.line_discount(line), rates, line["currency"])
+    recompute_with_taxes(invoice, lines)
+
+
 def recompute_with_taxes(invoice: Body, lines: list[Body]) -> None:
     objects.recompute_totals(invoice, lines)
+    discounted = sum(discounts.line_discount(line) for line in lines)
     exclusive = sum(tax["amount"] for line in lines for tax in line.get("taxes") or []
                     if tax["tax_behavior"] == "exclusive")
     inclusive = sum(tax["amount"] for line in lines for tax in line.get("taxes") or []
@@ -102,8 +115,8 @@ def recompute_with_taxes(invoice: Body, lines: list[Body]) -> None:
             entry = by_rate.setdefault(tax["tax_rate_details"]["tax_rate"], {**tax, "amount": 0, "taxable_amount": 0})
             entry["amount"] += tax["amount"]
             entry["taxable_amount"] += tax["taxable_amount"]
-    total = invoice["subtotal"] + exclusive
-    invoice.update(total=total, total_excluding_tax=invoice["subtotal"] - inclusive,
+    total = invoice["subtotal"] - discounted + exclusive
+    invoice.update(total=total, total_excluding_tax=invoice["subtotal"] - discounted - inclusive,
                    subtotal_excluding_tax=invoice["subtotal"] - inclusive, amount_due=total,
                    amount_remaining=total - invoice["amount_paid"], total_taxes=list(by_rate.values()))
 
@@ -138,7 +151,8 @@ def subscription_invoice(state: StripeState, subscription: Body, reason: str, no
             if item["subscription"] == subscription["id"]:
                 lines.append(subscription_line(state, invoice["id"], item, period, tax_rates))
         invoice.update(period_start=period[0], period_end=period[1])
-    recompute_with_taxes(invoice, lines)
+    invoice["discounts"] = _subscription_discounts(state, subscription, now)
+    recompute(state, invoice, lines)
     state.invoices[invoice["id"]] = invoice
     state.lines[invoice["id"]] = lines
     state.emit("invoice.created", state.rendered_invoice(invoice["id"]), now)
@@ -151,6 +165,37 @@ def subscription_invoice(state: StripeState, subscription: Body, reason: str, no
             if error.status != 402 and error.code != "invoice_no_payment_method":
                 raise
     return invoice
+
+
+def _subscription_discounts(state: StripeState, subscription: Body, now: int) -> list[str]:
+    """The subscription's discounts this invoice gets; `once` ones are then used up and removed, as are
+    `repeating` ones whose months have run out."""
+    applying = [d for d in subscription["discounts"] if state.discounts[d]["end"] is None or
+                now < state.discounts[d]["end"]]
+    subscription["discounts"] = [d for d in applying if state.discount_coupons[d]["duration"] != "once"]
+    return applying
+
+
+def subscription_discount(state: StripeState, coupon: Body, subscription: Body, now: int) -> str:
+    """A discount on a subscription from a coupon; `repeating` ones end after duration_in_months."""
+    end = add_interval(now, "month", coupon["duration_in_months"]) if coupon["duration"] == "repeating" else None
+    return _store_discount(state, coupon, discounts.new_discount(
+        state.ids.new("di_"), coupon, now, customer=subscription["customer"], end=end,
+        subscription=subscription["id"]))
+
+
+def invoice_discount(state: StripeState, coupon: Body, invoice: Body, now: int) -> str:
+    return _store_discount(state, coupon, discounts.new_discount(
+        state.ids.new("di_"), coupon, now, customer=invoice["customer"], end=None, invoice=invoice["id"]))
+
+
+def _store_discount(state: StripeState, coupon: Body, discount: Body) -> str:
+    state.discounts[discount["id"]] = discount
+    state.discount_coupons[discount["id"]] = dict(coupon)  # a deleted coupon's discounts keep working
+    discounts.redeem(coupon)
+    if discount["subscription"] is not None:  # Stripe announces subscription (not invoice) discounts
+        state.emit("customer.discount.created", discount, discount["start"])
+    return discount["id"]
 
 
 def finalize(state: StripeState, invoice: Body, now: int) -> None:
@@ -292,8 +337,13 @@ def proration_items(state: StripeState, subscription: Body, item: Body, new_pric
 
 def run_cycles(state: StripeState, now: int) -> None:
     """Renew every subscription whose period ended by `now` (several times after a long jump)."""
+    if now < state.next_cycle_at:
+        return  # nothing renews before then (writes reset this, as they may add or move periods)
+    items_of: dict[str, list[Body]] = {}  # one pass over the items, not one per subscription (scale)
+    for item in state.subscription_items.values():
+        items_of.setdefault(item["subscription"], []).append(item)
     for subscription in list(state.subscriptions.values()):
-        items = [item for item in state.subscription_items.values() if item["subscription"] == subscription["id"]]
+        items = items_of.get(subscription["id"], [])
         while items and subscription["status"] in ("active", "past_due", "incomplete", "trialing"):
             boundary = min(item["current_period_end"] for item in items)
             if boundary > now:
@@ -318,6 +368,10 @@ def run_cycles(state: StripeState, now: int) -> None:
             state.emit("customer.subscription.updated", after, boundary, previous_attributes(before, after))
             period = (items[0]["current_period_start"], items[0]["current_period_end"])
             subscription_invoice(state, subscription, "subscription_cycle", boundary, period)
+    live = {subscription["id"] for subscription in state.subscriptions.values()
+            if subscription["status"] in ("active", "past_due", "incomplete", "trialing")}
+    state.next_cycle_at = min((item["current_period_end"] for item in state.subscription_items.values()
+                               if item["subscription"] in live), default=2**62)
 
 
 def cancel(state: StripeState, subscription: Body, now: int) -> None:

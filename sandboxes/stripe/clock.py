@@ -30,6 +30,15 @@ class SandboxClock:
             self._offset += seconds
         return self.now()
 
+    @property
+    def offset(self) -> float:
+        return self._offset
+
+    def set_offset(self, offset: float) -> None:
+        """Restore a saved offset (a snapshot's); never behind the current one, as the clock only moves forward."""
+        with self._lock:
+            self._offset = max(self._offset, offset)
+
     def reset(self) -> None:
         with self._lock:
             self._offset = 0.0

@@ -17,12 +17,12 @@ MAX_DEPTH = 4
 
 EXPANDABLE: dict[str, set[str]] = {
     "customer": {"default_source", "default_payment_method"},
-    "invoice": {"customer", "default_payment_method", "subscription", "latest_revision", "from_invoice"},
+    "invoice": {"customer", "default_payment_method", "subscription", "latest_revision", "from_invoice", "discounts"},
     "invoiceitem": {"customer", "invoice"},
-    "line_item": {"invoice_item", "subscription", "subscription_item"},
+    "line_item": {"invoice_item", "subscription", "subscription_item", "discounts"},
     "product": {"default_price"},
     "price": {"product"},
-    "subscription": {"customer", "latest_invoice", "default_payment_method"},
+    "subscription": {"customer", "latest_invoice", "default_payment_method", "discounts"},
     "subscription_item": set(),
     "payment_intent": {"customer", "latest_charge", "payment_method"},
     "charge": {"customer", "balance_transaction", "payment_intent", "failure_balance_transaction"},
@@ -81,6 +81,11 @@ def _expand_path(state: StripeState, node: Any, parts: list[str], kind: str | No
         rendered = state.render(value)
         if rendered is not None:
             node[field] = value = copy.deepcopy(rendered)
+    elif isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+        # A list of ids (invoice.discounts): each id becomes its object.
+        if field not in EXPANDABLE.get(kind or "", set()):
+            raise _not_expandable(full)
+        node[field] = value = [copy.deepcopy(state.render(item) or item) for item in value]
     elif field not in node:
         raise _not_expandable(full)
     _expand_path(state, value, rest, kind, full)

@@ -51,6 +51,9 @@ class IdempotencyStore:
             del self._results[key]
         return len(expired)
 
+    def items(self) -> list[tuple[str, StoredResult]]:
+        return list(self._results.items())
+
     def __len__(self) -> int:
         return len(self._results)
 

@@ -243,6 +243,8 @@ def run_automatic_payouts(state: StripeState, now: int) -> None:
 
 def advance_payouts(state: StripeState, now: int) -> None:
     for payout in state.payouts.values():
+        if payout["status"] not in ("pending", "in_transit"):
+            continue  # settled: nothing more happens to it (and at scale, copying them all each tick is slow)
         before = copy.deepcopy(payout)
         if payout["status"] == "pending":
             payout["status"] = "in_transit"

@@ -9,6 +9,7 @@ webhook delivery attempts.
 
 from __future__ import annotations
 
+import gc
 import json
 import ssl
 import uuid
@@ -18,7 +19,18 @@ from typing import Any
 
 from sandboxes.http import CONTROL_PREFIX, Request, Response, Router, SandboxServer, ServedSandbox, dumps
 from sandboxes.seed import SeedData
-from sandboxes.stripe import api, api_billing, api_catalog, api_events, api_payments, billing, expand, objects, search
+from sandboxes.stripe import (
+    api,
+    api_billing,
+    api_catalog,
+    api_events,
+    api_payments,
+    billing,
+    expand,
+    objects,
+    persistence,
+    search,
+)
 from sandboxes.stripe.clock import SandboxClock
 from sandboxes.stripe.errors import StripeApiError
 from sandboxes.stripe.forms import decode_form, decode_query
@@ -32,6 +44,7 @@ from sandboxes.tls import LocalCA
 ROUTES = [*search.ROUTES, *api.ROUTES, *api_catalog.ROUTES, *api_billing.ROUTES, *api_payments.ROUTES,
           *api_events.ROUTES]
 _FAULT_KINDS = {429: "rate_limit", 401: "expired_token"}
+LARGE_SEED_ACCOUNTS = 1_200  # scale 100 and up
 
 
 @dataclass
@@ -88,6 +101,10 @@ class StripeSandbox(ServedSandbox):
                  rate_limit_per_second: float | None = TEST_MODE_PER_SECOND,
                  webhook_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS) -> None:
         self.state = StripeState(seed)
+        if len(seed.accounts) >= LARGE_SEED_ACCOUNTS:
+            # The seeded account lives as long as the sandbox: keep full collections from walking it each time.
+            # (Only here, not in StripeState: a snapshot's throwaway baseline must stay collectable.)
+            gc.freeze()
         self.api_key = objects.stable_id("sk_test_51", "concord-stripe-sandbox", seed.seed, length=40)
         self.clock = SandboxClock()
         self.rate_limiter = RateLimiter(rate_limit_per_second)
@@ -97,7 +114,7 @@ class StripeSandbox(ServedSandbox):
         # Webhooks go to endpoints on the receiver's side; trust system roots plus our own CA.
         verify: Any = ssl.create_default_context(cafile=str(tls.bundle_path)) if tls is not None else True
         self.webhooks = WebhookDispatcher(lambda: self.state.webhook_endpoints, verify=verify,
-                                          retry_delays=webhook_retry_delays)
+                                          retry_delays=webhook_retry_delays, faults=lambda: self.fault_injector)
         self.state.event_log.listeners.append(self.webhooks.enqueue)
         self._server = SandboxServer("stripe", self._router(), tls, port, not_found=self._unrecognized)
 
@@ -115,6 +132,14 @@ class StripeSandbox(ServedSandbox):
         response.headers["Request-Id"] = request_id
         response.headers["Stripe-Version"] = request.headers.get("stripe-version", objects.API_VERSION)
         return response
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole account as JSON-safe data (objects, events, id sequence, clock, idempotency keys)."""
+        return persistence.snapshot(self)
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Replace the account with a `snapshot()` taken from a sandbox with the same seed."""
+        persistence.restore(self, data)
 
     def advance_clock(self, seconds: float) -> int:
         """Move the sandbox clock and let everything due happen (renewals, payouts, pruning)."""
@@ -187,6 +212,8 @@ class StripeSandbox(ServedSandbox):
         }
         self._tick(self.clock.now())
         response = self._answer(request, handler, request_id, idempotency_key, entry)
+        if request.method != "GET":
+            self.state.next_cycle_at = 0  # a write may have added or moved a subscription period
         response.headers["Request-Id"] = request_id
         response.headers["Stripe-Version"] = request.headers.get("stripe-version", objects.API_VERSION)
         entry["status"] = response.status

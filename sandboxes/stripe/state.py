@@ -7,11 +7,13 @@ assumes it runs under that one lock.
 from __future__ import annotations
 
 import copy
+import gc
 import threading
+import time
 from typing import Any
 
 from sandboxes.seed import SeedData, SeedInvoice
-from sandboxes.stripe import catalog_objects, objects
+from sandboxes.stripe import catalog_objects, finance_seed, objects
 from sandboxes.stripe.errors import StripeApiError, missing
 from sandboxes.stripe.events import EventLog
 from sandboxes.stripe.params import optional_int
@@ -54,12 +56,24 @@ def _seed_invoice(seed_invoice: SeedInvoice, customer: dict[str, Any]) -> dict[s
 
 
 class StripeState:
-    def __init__(self, seed: SeedData) -> None:
+    def __init__(self, seed: SeedData, now: int | None = None) -> None:
         self.seed = seed
         self.lock = threading.RLock()
-        self.reset()
+        self.reset(now)
 
-    def reset(self) -> None:
+    def reset(self, now: int | None = None) -> None:
+        """Back to the seeded account; `now` (default: wall time, which a reset clock shows) decides which
+        seeded subscription period is current and which seeded payouts have already been made."""
+        # Seeding makes hundreds of thousands of dicts and no cycles: the cyclic GC would only slow it down.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._seed_account(now)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _seed_account(self, now: int | None) -> None:
         self.ids = objects.IdFactory(self.seed.seed)
         self.customers: dict[str, dict[str, Any]] = {}
         self.invoices: dict[str, dict[str, Any]] = {}
@@ -79,12 +93,16 @@ class StripeState:
             self.invoices[invoice["id"]] = invoice
             self.lines[invoice["id"]] = lines
             customer["next_invoice_sequence"] += 1
+        self.seeded_at = int(time.time()) if now is None else now  # snapshots diff against this seeding
+        finance_seed.seed_money(self, self.seeded_at)
 
     def _reset_new_objects(self) -> None:
         Store = dict[str, dict[str, Any]]
         self.products: Store = {}
         self.prices: Store = {}
         self.coupons: Store = {}
+        self.discounts: Store = {}
+        self.discount_coupons: Store = {}  # discount id -> the coupon as it was when applied
         self.tax_rates: Store = {}
         self.subscriptions: Store = {}
         self.subscription_items: Store = {}
@@ -106,6 +124,7 @@ class StripeState:
         self.event_log.clear()
         self.event_log._new_id = lambda: self.ids.new("evt_")
         self.last_tick = 0
+        self.next_cycle_at = 0  # the earliest period end of a live subscription; 0 = work it out again
 
     def store_for(self, object_id: str) -> tuple[str, dict[str, dict[str, Any]]] | None:
         """The object name and store an id belongs to, by Stripe's id prefix (for expand[])."""
@@ -117,7 +136,8 @@ class StripeState:
             "pi_": ("payment_intent", self.payment_intents), "ch_": ("charge", self.charges),
             "py_": ("charge", self.charges), "re_": ("refund", self.refunds), "dp_": ("dispute", self.disputes),
             "txn_": ("balance_transaction", self.balance_transactions), "po_": ("payout", self.payouts),
-            "txr_": ("tax_rate", self.tax_rates), "inpay_": ("invoice_payment", self.invoice_payments),
+            "txr_": ("tax_rate", self.tax_rates), "di_": ("discount", self.discounts),
+            "inpay_": ("invoice_payment", self.invoice_payments),
         }
         for prefix, found in prefixes.items():
             if object_id.startswith(prefix):

@@ -21,11 +21,15 @@ from typing import Any
 
 import httpx
 
+from sandboxes.faults import FaultInjector
 from sandboxes.http import dumps
 from sandboxes.stripe.events import type_matches
 
 log = logging.getLogger("concord.sandbox.stripe.webhooks")
 DEFAULT_RETRY_DELAYS = (0.5, 2.0, 8.0, 30.0)  # seconds of wall time; Stripe spreads its retries over 3 days
+# A delivery held back by the reorder fault waits this long, so the next event (usually from the same
+# request or the client's next call) overtakes it; if none comes, it still goes out.
+REORDER_HOLD_SECONDS = 0.3
 
 
 def signature_header(secret: str, payload: bytes, timestamp: int) -> str:
@@ -41,14 +45,17 @@ class _Delivery:
     endpoint_id: str = field(compare=False)
     event: dict[str, Any] = field(compare=False)
     attempt: int = field(default=0, compare=False)
+    fault: str | None = field(default=None, compare=False)  # "duplicate" or "reordered", for the attempts log
 
 
 class WebhookDispatcher:
     """Queues (event, endpoint) deliveries and sends them from one daemon thread."""
 
     def __init__(self, endpoints: Callable[[], dict[str, dict[str, Any]]], *, verify: Any = True,
-                 retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS, timeout: float = 5.0) -> None:
+                 retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS, timeout: float = 5.0,
+                 faults: Callable[[], FaultInjector | None] = lambda: None) -> None:
         self._endpoints = endpoints
+        self._faults = faults
         self._verify = verify
         self.retry_delays = retry_delays
         self._timeout = timeout
@@ -68,7 +75,19 @@ class WebhookDispatcher:
                 continue
             if any(type_matches(pattern, event["type"]) for pattern in endpoint["enabled_events"]):
                 event["pending_webhooks"] += 1
-                self._push(_Delivery(time.monotonic(), self._next(), endpoint["id"], event))
+                self._schedule(endpoint["id"], event)
+
+    def _schedule(self, endpoint_id: str, event: dict[str, Any]) -> None:
+        """Queue one delivery, letting the active fault profile duplicate it or hold it back."""
+        injector = self._faults()
+        now = time.monotonic()
+        if injector is not None and injector.reorder_webhook():
+            self._push(_Delivery(now + REORDER_HOLD_SECONDS, self._next(), endpoint_id, event, fault="reordered"))
+        else:
+            self._push(_Delivery(now, self._next(), endpoint_id, event))
+        if injector is not None and injector.duplicate_webhook():
+            # Stripe's at-least-once delivery: the same event (same id, same body) arrives again.
+            self._push(_Delivery(now, self._next(), endpoint_id, event, fault="duplicate"))
 
     def _next(self) -> int:
         with self._lock:
@@ -127,7 +146,8 @@ class WebhookDispatcher:
             log.debug("webhook %s to %s failed: %s", delivery.event["id"], endpoint["url"], error)
             status = None
         self.attempts.append({"event": delivery.event["id"], "type": delivery.event["type"],
-                              "endpoint": endpoint["id"], "attempt": delivery.attempt + 1, "status": status})
+                              "endpoint": endpoint["id"], "attempt": delivery.attempt + 1, "status": status,
+                              "fault": delivery.fault})
         if status is not None and 200 <= status < 300:
             delivery.event["pending_webhooks"] = max(0, delivery.event["pending_webhooks"] - 1)
             return

@@ -198,7 +198,8 @@ def test_products_and_price_book_entries_follow_salesforce_rules(sf):
         sf.PricebookEntry.create({**entry, "Pricebook2Id": standard})
     assert duplicate.value.content[0]["errorCode"] == "DUPLICATE_VALUE"
     sf.Product2.update(product["Id"], {"Name": "Seats (annual)"})
-    names = {r["Name"] for r in sf.query("SELECT Name FROM PricebookEntry")["records"]}
+    names = {r["Name"] for r in sf.query(format_soql("SELECT Name FROM PricebookEntry WHERE Product2Id = {}",
+                                                     product["Id"]))["records"]}
     assert names == {"Seats (annual)"}
     [priced] = sf.query("SELECT UnitPrice, Product2.Stripe_Product_Id__c, Pricebook2.IsStandard FROM PricebookEntry "
                         "WHERE Stripe_Price_Id__c = 'price_EUR'")["records"]

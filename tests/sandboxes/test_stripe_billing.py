@@ -198,13 +198,14 @@ def test_dispute_from_test_card_and_winning_evidence(client):
 def test_automatic_payout_groups_available_transactions_with_fees(client, control):
     """Input: two charges ($100, $50) and a $20 refund, then 3 days of sandbox clock; expect one automatic payout
     of the summed net (9680 + 4825 - 2000) whose `payout` filter lists exactly those transactions plus itself."""
+    started = control.get("/_sandbox/clock").json()["now"]
     for amount in (10000, 5000):
         client.v1.payment_intents.create({"amount": amount, "currency": "usd", "payment_method": "pm_card_visa",
                                           "confirm": True})
     charge_id = client.v1.charges.list({"limit": 1}).data[0].id
     client.v1.refunds.create({"charge": charge_id, "amount": 2000})
     advance(control, 3 * DAY)
-    payouts = client.v1.payouts.list().data
+    payouts = client.v1.payouts.list({"created": {"gte": started}}).data  # not the seeded history
     assert len(payouts) == 1 and payouts[0].automatic is True
     payout = payouts[0]
     assert payout.amount == 9680 + 4825 - 2000

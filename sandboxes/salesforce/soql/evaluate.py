@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sandboxes.salesforce.schema import NUMBER_TYPES, TEXT_TYPES, FieldSpec, ObjectSchema
+from sandboxes.salesforce.soql import relative_dates
 from sandboxes.salesforce.soql.lexer import SoqlError, StringLiteral, malformed, position
 from sandboxes.salesforce.soql.parser import And, Comparison, Condition, FieldRef, Not, Or, Query, parse
+from sandboxes.salesforce.soql.relative_dates import RelativeDate
 
 MAX_OFFSET = 2000
 SALESFORCE_DATETIME = "%Y-%m-%dT%H:%M:%S.%f%z"
@@ -104,8 +106,10 @@ def record_attributes(sobject: str, record_id: str, api_version: str) -> dict[st
     return {"type": sobject, "url": f"/services/data/v{api_version}/sobjects/{sobject}/{record_id}"}
 
 
-def compile_query(text: str, schemas: Mapping[str, ObjectSchema], lookup: Lookup = _no_parents) -> BoundQuery:
-    """Parse and bind `text`; raises SoqlError with the vendor's error code. `lookup` finds parent rows by Id."""
+def compile_query(text: str, schemas: Mapping[str, ObjectSchema], lookup: Lookup = _no_parents,
+                  now: datetime | None = None) -> BoundQuery:
+    """Parse and bind `text`; raises SoqlError with the vendor's error code. `lookup` finds parent rows by Id;
+    `now` (the sandbox clock) anchors relative date literals such as TODAY."""
     query = parse(text)
     schema = schemas.get(query.sobject.lower())
     if schema is None:
@@ -117,7 +121,7 @@ def compile_query(text: str, schemas: Mapping[str, ObjectSchema], lookup: Lookup
         )
     if query.offset is not None and query.offset > MAX_OFFSET:
         raise SoqlError("NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}")
-    binder = _Binder(query, schema, schemas, lookup)
+    binder = _Binder(query, schema, schemas, lookup, now or datetime.now(UTC))
     return BoundQuery(
         schema=schema,
         paths=tuple(binder.resolve(ref) for ref in query.fields),
@@ -132,7 +136,8 @@ def compile_query(text: str, schemas: Mapping[str, ObjectSchema], lookup: Lookup
 
 class _Binder:
     def __init__(self, query: Query, schema: ObjectSchema, schemas: Mapping[str, ObjectSchema],
-                 lookup: Lookup) -> None:
+                 lookup: Lookup, now: datetime) -> None:
+        self.now = now
         self.query = query
         self.schema = schema
         self.schemas = schemas
@@ -192,6 +197,8 @@ class _Binder:
         values = comparison.value if operator in ("IN", "NOT IN") else (comparison.value,)
         for value in values:  # type: ignore[union-attr]
             self.check_literal(spec, operator, value, comparison.field)
+        if any(isinstance(value, RelativeDate) for value in values):  # type: ignore[union-attr]
+            return self._relative(spec, operator, values, value_of)  # type: ignore[arg-type]
         if operator == "LIKE":
             pattern = re.compile(comparison.value.like_regex, re.IGNORECASE | re.DOTALL)  # type: ignore[union-attr]
             return lambda row: _like(pattern, path.value(row, lookup))
@@ -202,7 +209,28 @@ class _Binder:
             return lambda row: _comparable(spec, value_of(row)) not in wanted
         return _ordering(spec, operator, wanted[0], value_of)
 
+    def _relative(self, spec: FieldSpec, operator: str, values: tuple[object, ...],
+                  value_of: Callable[[Row], object]) -> Predicate:
+        """A comparison with TODAY, YESTERDAY or LAST_N_DAYS:n: a range of days on the sandbox clock."""
+        if operator in ("IN", "NOT IN") and not all(isinstance(value, RelativeDate) for value in values):
+            raise SoqlError("MALFORMED_QUERY", "IN cannot mix relative date literals with other values")
+        bounds = [relative_dates.predicate_bounds(value, self.now, spec.type == "datetime")  # type: ignore[arg-type]
+                  for value in values]
+        if operator == "NOT IN":
+            return lambda row: (actual := value_of(row)) is not None and all(
+                not relative_dates.compare("=", actual, start, end) for start, end in bounds)
+        return lambda row: (actual := value_of(row)) is not None and any(
+            relative_dates.compare(operator, actual, start, end) for start, end in bounds)
+
     def check_literal(self, spec: FieldSpec, operator: str, value: object, ref: FieldRef) -> None:
+        if isinstance(value, RelativeDate):
+            if spec.type not in ("date", "datetime") or operator == "LIKE":
+                raise SoqlError(
+                    "INVALID_QUERY_FILTER_OPERATOR",
+                    f"\n{self.query.text}\nvalue of filter criterion for field '{spec.name}' must be of type "
+                    f"{_literal_type_for(spec).name} and should not be a relative date literal",
+                )
+            return
         if value is None:
             if operator in ("=", "!=", "IN", "NOT IN"):
                 return

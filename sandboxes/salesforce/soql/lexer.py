@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from sandboxes.salesforce.soql import relative_dates
+
 
 class SoqlError(Exception):
     """A query Salesforce would refuse; `error_code` is the vendor's (MALFORMED_QUERY, INVALID_FIELD...)."""
@@ -101,6 +103,8 @@ def _next_token(text: str, pos: int) -> Token:
         literal = match.group(0)
         value: int | Decimal = Decimal(literal) if match.group(1) else int(literal)
         return Token("number", literal, value, pos)
+    if match := relative_dates.PATTERN.match(text, pos):
+        return Token("date", match.group(0), relative_dates.parse(match), pos)
     if match := _IDENT.match(text, pos):
         word = match.group(0)
         if word.upper() in KEYWORDS:
