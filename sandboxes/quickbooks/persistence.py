@@ -9,42 +9,19 @@ last a minute and a restarted process starts them afresh, as a real client sees 
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sandboxes.http import Response
 from sandboxes.quickbooks.company import Record, Tombstone
 from sandboxes.quickbooks.webhooks import Endpoint
+from sandboxes.state_codec import decode, encode
 
 if TYPE_CHECKING:
     from sandboxes.quickbooks.server import QuickBooksSandbox
 
 FORMAT = "concord-quickbooks-sandbox/1"
 
-
-def encode(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: encode(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [encode(item) for item in value]
-    if isinstance(value, Decimal):
-        return {"$decimal": str(value)}
-    if isinstance(value, datetime):
-        return {"$datetime": value.isoformat()}
-    return value
-
-
-def decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if len(value) == 1 and "$decimal" in value:
-            return Decimal(value["$decimal"])
-        if len(value) == 1 and "$datetime" in value:
-            return datetime.fromisoformat(value["$datetime"])
-        return {key: decode(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [decode(item) for item in value]
-    return value
 
 
 def snapshot(sandbox: QuickBooksSandbox) -> dict:

@@ -9,38 +9,16 @@ org expires both too, so a client must re-run its query), and the rolling 24-hou
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sandboxes.state_codec import decode, encode
 
 if TYPE_CHECKING:
     from sandboxes.salesforce import SalesforceSandbox
 
 FORMAT = "concord-salesforce-sandbox/1"
 
-
-def encode(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: encode(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [encode(item) for item in value]
-    if isinstance(value, Decimal):
-        return {"$decimal": str(value)}
-    if isinstance(value, datetime):
-        return {"$datetime": value.isoformat()}
-    return value
-
-
-def decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if len(value) == 1 and "$decimal" in value:
-            return Decimal(value["$decimal"])
-        if len(value) == 1 and "$datetime" in value:
-            return datetime.fromisoformat(value["$datetime"])
-        return {key: decode(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [decode(item) for item in value]
-    return value
 
 
 def snapshot(sandbox: SalesforceSandbox) -> dict:

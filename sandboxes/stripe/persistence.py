@@ -9,9 +9,9 @@ instead of repeating old ones.
 from __future__ import annotations
 
 import random
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from sandboxes.state_codec import decode, encode
 from sandboxes.stripe.idempotency import StoredResult
 from sandboxes.stripe.state import StripeState
 
@@ -29,26 +29,6 @@ STORES = (
 )
 SCALARS = ("last_payout_day", "last_tick")
 
-
-def encode(value: Any) -> Any:
-    """JSON-safe copy: Decimal -> {"$decimal": text}; tuples -> lists."""
-    if isinstance(value, dict):
-        return {key: encode(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [encode(item) for item in value]
-    if isinstance(value, Decimal):
-        return {"$decimal": str(value)}
-    return value
-
-
-def decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if len(value) == 1 and "$decimal" in value:
-            return Decimal(value["$decimal"])
-        return {key: decode(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [decode(item) for item in value]
-    return value
 
 
 def _rng_state(rng: random.Random) -> list[Any]:
