@@ -91,26 +91,30 @@ class StripeConnector:
         return call_with_retries(operation, _is_retryable, attempts=self._attempts, initial_wait=0.25,
                                  retry_after=_retry_after, what=f"Stripe {what}")
 
-    def _pages(self, list_page: Callable[[dict], Any], params: dict[str, Any], what: str) -> Iterator[dict]:
-        """Every object of a list endpoint, page by page, each page fetched with retries."""
+    def _pages(self, path: str, params: dict[str, Any], what: str) -> Iterator[dict]:
+        """Every object of a list endpoint as plain JSON, page by page, each page fetched with retries.
+
+        raw_request keeps the SDK's auth, pinned API version, headers and network retries, but skips
+        building a StripeObject per record, which cost ~0.8 ms of CPU each (benchmarks/bench_pull.py).
+        """
         params = dict(params)
         while True:
-            page = self._call(lambda: list_page(params), what)
-            yield from (item.to_dict() for item in page.data)
-            if not page.has_more or not page.data:
+            page = self._call(lambda: self._client.raw_request("get", path, **params).data, what)
+            yield from page["data"]
+            if not page.get("has_more") or not page["data"]:
                 return
-            params["starting_after"] = page.data[-1].id
+            params["starting_after"] = page["data"][-1]["id"]
 
     def iter_customers(self, page_size: int = 100) -> Iterator[dict]:
         """Every customer, newest first, as plain dicts; pages of `page_size` (1..100)."""
-        return self._pages(self._client.v1.customers.list, {"limit": page_size}, "customer list")
+        return self._pages("/v1/customers", {"limit": page_size}, "customer list")
 
     def iter_invoices(self, page_size: int = 100, status: str | None = None) -> Iterator[dict]:
         """Every invoice (optionally only one status), newest first, each with all of its lines."""
         params: dict[str, Any] = {"limit": page_size}
         if status is not None:
             params["status"] = status
-        for invoice in self._pages(self._client.v1.invoices.list, params, "invoice list"):
+        for invoice in self._pages("/v1/invoices", params, "invoice list"):
             yield self._with_all_lines(invoice)
 
     def _with_all_lines(self, invoice: dict) -> dict:
@@ -118,8 +122,7 @@ class StripeConnector:
         if not lines.get("has_more"):
             return invoice
         # Stripe embeds only the first lines of an invoice; the rest come from its lines endpoint.
-        every_line = self._pages(lambda params: self._client.v1.invoices.line_items.list(invoice["id"], params),
-                                 {"limit": 100}, "invoice lines")
+        every_line = self._pages(f"/v1/invoices/{invoice['id']}/lines", {"limit": 100}, "invoice lines")
         invoice["lines"] = {**lines, "data": list(every_line), "has_more": False}
         return invoice
 
