@@ -55,6 +55,10 @@ class Hub:
         with self.transaction() as conn:
             return raw.land_raw(conn, system, entity, records, complete=complete)
 
+    def mark_deleted(self, system: str, entity: str, external_ids: Iterable[str]) -> int:
+        with self.transaction() as conn:
+            return raw.mark_deleted(conn, system, entity, external_ids)
+
     def raw_payloads(self, system: str, entity: str) -> list[tuple[str, dict]]:
         with self.transaction() as conn:
             return raw.raw_payloads(conn, system, entity)

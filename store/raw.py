@@ -127,3 +127,17 @@ def raw_version(conn: sa.Connection, system: str, entity: str, external_id: str)
             raw_records.c.external_id == external_id,
         )
     ).scalar_one_or_none()
+
+
+def mark_deleted(conn: sa.Connection, system: str, entity: str, external_ids: Iterable[str]) -> int:
+    """Mark records a change feed reported deleted (kept for audit, hidden from raw_payloads)."""
+    ids = sorted({str(external_id) for external_id in external_ids})
+    marked = 0
+    for chunk in chunked(ids):
+        marked += conn.execute(
+            sa.update(raw_records)
+            .where(raw_records.c.system == system, raw_records.c.entity == entity,
+                   raw_records.c.external_id.in_(chunk), raw_records.c.deleted_at.is_(None))
+            .values(deleted_at=utcnow())
+        ).rowcount
+    return marked

@@ -165,3 +165,27 @@ def test_sync_survives_an_expired_quickbooks_token_and_keeps_the_rotated_one(con
     assert stored is not None and stored.refresh_token != fresh["QUICKBOOKS_REFRESH_TOKEN"]
     assert run_job("concord_sync", dagster_instance).success
     assert hub.token("quickbooks", os.environ["QUICKBOOKS_REALM_ID"]).version == stored.version  # no refresh
+
+
+def test_salesforce_accounts_are_read_incrementally_after_the_first_sync(concord_env, hub, sandboxes,
+                                                                         dagster_instance):
+    """Input: a first sync (full read), then one Account renamed and one deleted over the REST API, then a
+    second sync: it reads only changes (queryAll after the cursor) and lands the rename and the deletion."""
+    from connectors.http_session import session_trusting
+
+    assert run_job("concord_sync", dagster_instance).success
+    first = {key: payload["Name"] for key, payload in hub.raw_payloads("salesforce", "account")}
+    assert len(first) == len(SEED.accounts)
+    renamed, removed = SEED.accounts[1].salesforce_id, SEED.accounts[2].salesforce_id
+    session = session_trusting(concord_env["CONCORD_CA_BUNDLE"])
+    base = concord_env["SALESFORCE_INSTANCE_URL"] + "/services/data/v59.0/sobjects/Account/"
+    headers = {"Authorization": f"Bearer {concord_env['SALESFORCE_ACCESS_TOKEN']}"}
+    session.patch(base + renamed, json={"Name": "Renamed GmbH"}, headers=headers).raise_for_status()
+    session.delete(base + removed, headers=headers).raise_for_status()
+    second = run_job("concord_sync", dagster_instance)
+    assert second.success
+    metadata = second.asset_materializations_for_node("salesforce__accounts")[0].metadata
+    assert metadata["mode"].value == "incremental"
+    assert metadata["updated"].value == 1 and metadata["deleted"].value == 1
+    after = {key: payload["Name"] for key, payload in hub.raw_payloads("salesforce", "account")}
+    assert after[renamed] == "Renamed GmbH" and removed not in after and len(after) == len(first) - 1
