@@ -188,24 +188,32 @@ def retrieve_invoice(state: StripeState, _: Body, path: dict[str, str], __: int)
 
 
 def list_invoices(state: StripeState, params: Body, _: dict[str, str], __: int) -> Body:
-    reject_unknown(params, _LIST_PARAMS | {"customer", "status", "created", "collection_method", "due_date"})
+    reject_unknown(params, _LIST_PARAMS | {"customer", "status", "created", "collection_method", "due_date",
+                                           "subscription"})
     status = optional_str(params, "status")
     if status is not None and status not in _INVOICE_STATUSES:
         raise invalid_param("status", f"Invalid status: must be one of {', '.join(sorted(_INVOICE_STATUSES))}")
     customer_id = optional_str(params, "customer")
     collection_method = optional_str(params, "collection_method")
+    subscription_id = optional_str(params, "subscription")
     created_ok, due_ok = _created_filter(params), _created_filter(params, "due_date")
     chosen = [
         invoice for invoice in state.invoices.values()
         if (status is None or invoice["status"] == status)
         and (customer_id is None or invoice["customer"] == customer_id)
         and (collection_method is None or invoice["collection_method"] == collection_method)
+        and (subscription_id is None or _invoice_subscription(invoice) == subscription_id)
         and created_ok(invoice["created"] or 0)
         and ("due_date" not in params or (invoice["due_date"] is not None and due_ok(invoice["due_date"])))
     ]
     page = paginate(newest_first(chosen), params, "/v1/invoices", "invoice")
     page["data"] = [objects.render_invoice(invoice, state.lines.get(invoice["id"], [])) for invoice in page["data"]]
     return page
+
+
+def _invoice_subscription(invoice: Body) -> str | None:
+    # Since 2025-03 an invoice names its subscription under parent.subscription_details.
+    return ((invoice.get("parent") or {}).get("subscription_details") or {}).get("subscription")
 
 
 def list_invoice_lines(state: StripeState, params: Body, path: dict[str, str], _: int) -> Body:

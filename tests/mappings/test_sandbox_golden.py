@@ -53,7 +53,8 @@ def test_a_subscription_month_maps_consistently(client):
     assert canonical_subscription.customer_stripe_id == customer.id
     assert [item.price_stripe_id for item in canonical_subscription.items] == [price.id]
 
-    (invoice,) = client.v1.invoices.list({"customer": customer.id}).data
+    (invoice,) = client.v1.invoices.list({"subscription": subscription.id}).data
+    assert [i.id for i in client.v1.invoices.list({"customer": customer.id}).data] == [invoice.id]
     canonical_invoice = invoice_from_stripe(invoice.to_dict(), {customer.id})
     assert canonical_invoice.total.amount_minor == 4900 and canonical_invoice.status == "paid"
 
