@@ -40,9 +40,6 @@ class RunningSandboxes:
         env = {"CONCORD_CA_BUNDLE": str(self.tls.bundle_path)}
         for server in self.servers.values():
             env.update(server.credentials())
-        if "QUICKBOOKS_BASE_URL" in env:
-            # The sandbox is its own Intuit OAuth server too (see sandboxes/quickbooks/oauth.py).
-            env.setdefault("QUICKBOOKS_TOKEN_URL", env["QUICKBOOKS_BASE_URL"] + "/oauth2/v1/tokens/bearer")
         return env
 
     def base_url(self, system: str) -> str:

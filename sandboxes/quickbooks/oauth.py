@@ -28,6 +28,8 @@ ACCESS_LIFETIME = 3600
 REFRESH_LIFETIME = 8_726_400  # 101 days, Intuit's x_refresh_token_expires_in
 SCOPES = "com.intuit.quickbooks.accounting"
 
+TOKEN_PATH = "/oauth2/v1/tokens/bearer"
+
 
 def _oauth_error(error: str, status: int, description: str | None = None) -> Response:
     body = {"error": error} if description is None else {"error": error, "error_description": description}
@@ -137,7 +139,7 @@ class OAuthServer:
         return {
             "issuer": base_url + "/op/v1",
             "authorization_endpoint": base_url + "/connect/oauth2",
-            "token_endpoint": base_url + "/oauth2/v1/tokens/bearer",
+            "token_endpoint": base_url + TOKEN_PATH,
             "userinfo_endpoint": base_url + "/v1/openid_connect/userinfo",
             "revocation_endpoint": base_url + "/v2/oauth2/tokens/revoke",
             "jwks_uri": base_url + "/op/v1/jwks",

@@ -19,7 +19,7 @@ from sandboxes.quickbooks import faults, persistence
 from sandboxes.quickbooks.cdc import change_data_capture
 from sandboxes.quickbooks.company import DELETABLE, ENTITIES, UPDATABLE, WRITABLE, Company
 from sandboxes.quickbooks.faults import Fault
-from sandboxes.quickbooks.oauth import OAuthServer
+from sandboxes.quickbooks.oauth import TOKEN_PATH, OAuthServer
 from sandboxes.quickbooks.throttle import Throttle
 from sandboxes.quickbooks.values import format_response_time
 from sandboxes.quickbooks.webhooks import WebhookHub
@@ -70,6 +70,7 @@ class QuickBooksSandbox(ServedSandbox):
             "QUICKBOOKS_CLIENT_ID": self.oauth.client_id,
             "QUICKBOOKS_CLIENT_SECRET": self.oauth.client_secret,
             "QUICKBOOKS_REFRESH_TOKEN": self.refresh_token,
+            "QUICKBOOKS_TOKEN_URL": self.base_url + TOKEN_PATH,
             "QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN": self.verifier_token,
         }
 
@@ -138,7 +139,7 @@ class QuickBooksSandbox(ServedSandbox):
         router.add("POST", base + "/{entity}", self._vendor(self._write))
         for path in ("/.well-known/openid_sandbox_configuration", "/.well-known/openid_configuration"):
             router.add("GET", path, lambda request: Response.json(OAuthServer.discovery(self.base_url)))
-        router.add("POST", "/oauth2/v1/tokens/bearer", self._locked(lambda request: self.oauth.token(request)))
+        router.add("POST", TOKEN_PATH, self._locked(lambda request: self.oauth.token(request)))
         router.add("POST", "/v2/oauth2/tokens/revoke", self._locked(lambda request: self.oauth.revoke(request)))
         router.add("GET", "/connect/oauth2", self._locked(lambda request: self.oauth.authorize(request)))
         router.add("GET", "/op/v1/jwks", lambda request: Response.json({"keys": []}))
