@@ -20,6 +20,7 @@ from sandboxes.quickbooks.cdc import change_data_capture
 from sandboxes.quickbooks.company import DELETABLE, ENTITIES, UPDATABLE, WRITABLE, Company
 from sandboxes.quickbooks.faults import Fault
 from sandboxes.quickbooks.oauth import TOKEN_PATH, OAuthServer
+from sandboxes.quickbooks.prefill import prefill_books
 from sandboxes.quickbooks.throttle import Throttle
 from sandboxes.quickbooks.values import format_response_time
 from sandboxes.quickbooks.webhooks import WebhookHub
@@ -153,6 +154,7 @@ class QuickBooksSandbox(ServedSandbox):
         router.add("POST", "/_sandbox/webhooks/deliver", self._control_webhook_delivery)
         router.add("GET", "/_sandbox/webhooks", self._control_webhook_log)
         router.add("POST", "/_sandbox/edit/{entity}/{id}", self._control_edit)
+        router.add("POST", "/_sandbox/books/from-seed", self._control_books_from_seed)
         return router
 
     def _locked(self, handler):
@@ -381,6 +383,12 @@ class QuickBooksSandbox(ServedSandbox):
 
     def _control_webhook_log(self, request: Request) -> Response:
         return Response.json([vars(delivery) for delivery in list(self.webhooks.deliveries)])
+
+    def _control_books_from_seed(self, request: Request) -> Response:
+        """Fill the company as a finished first sync would: a Customer per seeded account, an Invoice per
+        seeded invoice (benchmarks and scale tests; far faster than creating them through the API)."""
+        with self._lock:
+            return Response.json({"added": prefill_books(self.company, self.seed)})
 
     def _control_edit(self, request: Request) -> Response:
         """Plant drift: change a record as a bookkeeper would in the QuickBooks UI (no SyncToken needed)."""

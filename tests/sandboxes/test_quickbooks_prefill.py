@@ -1,0 +1,68 @@
+"""QuickBooks sandbox books filled from the seed (`POST /_sandbox/books/from-seed`), read back through the
+connector (python-quickbooks over HTTPS): every seeded customer and invoice, with totals in major units."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+import pytest
+from quickbooks.exceptions import QuickbooksException
+
+from connectors.quickbooks import QuickBooksConnector
+from sandboxes.quickbooks import QuickBooksSandbox
+from sandboxes.seed import build_seed
+from sandboxes.tls import create_local_ca
+
+SEED = build_seed(7, scale=3)
+EXPONENT = {"usd": 2, "eur": 2, "gbp": 2, "jpy": 0, "kwd": 3}
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory):
+    return create_local_ca(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="module")
+def sandbox(tls):
+    server = QuickBooksSandbox(SEED, tls=tls).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def filled(sandbox, tls):
+    with httpx.Client(base_url=sandbox.base_url, verify=str(tls.bundle_path), timeout=30) as http:
+        answer = http.post("/_sandbox/books/from-seed")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["added"]
+
+
+@pytest.fixture
+def qb(sandbox, tls, filled) -> QuickBooksConnector:
+    creds = sandbox.credentials()
+    return QuickBooksConnector(creds["QUICKBOOKS_BASE_URL"], creds["QUICKBOOKS_REALM_ID"],
+                               creds["QUICKBOOKS_ACCESS_TOKEN"], ca_bundle=str(tls.bundle_path),
+                               retry_wait_seconds=0.01)
+
+
+def test_every_seeded_customer_and_invoice_is_in_the_books(qb, filled):
+    assert filled == {"Customer": len(SEED.accounts), "Invoice": len(SEED.invoices)}
+    customers = list(qb.iter_customers(page_size=10))
+    assert sorted(c["DisplayName"] for c in customers) == sorted(a.name for a in SEED.accounts)
+    notes = {c["Notes"].splitlines()[0] for c in customers}
+    assert notes == {f"stripe:{a.stripe_customer_id}" for a in SEED.accounts}
+    invoices = {i["PrivateNote"]: i for i in qb.iter_invoices(page_size=25)}
+    assert len(invoices) == len(SEED.invoices)
+    for seeded in SEED.invoices:
+        booked = invoices[f"stripe:{seeded.stripe_id}"]
+        assert Decimal(booked["TotalAmt"]) == Decimal(seeded.total).scaleb(-EXPONENT[seeded.currency])
+        assert booked["CurrencyRef"]["value"] == seeded.currency.upper()
+
+
+def test_prefilled_names_still_count_for_uniqueness(qb):
+    """Input: a new customer named like a prefilled one -> QuickBooks' duplicate-name Fault (6240)."""
+    taken = SEED.accounts[0].name
+    with pytest.raises(QuickbooksException) as raised:
+        qb.create_customer({"DisplayName": taken}, request_id="dup-prefilled-name")
+    assert raised.value.error_code == 6240
