@@ -94,7 +94,24 @@ def create_customer(state: StripeState, params: Body, _: dict[str, str], now: in
 
 
 def retrieve_customer(state: StripeState, _: Body, path: dict[str, str], __: int) -> Body:
+    if path["id"] in state.deleted_customers:  # Stripe answers 200 with the deleted stub, not 404
+        return state.deleted_customers[path["id"]]
     return state.customer(path["id"])
+
+
+def delete_customer(state: StripeState, _: Body, path: dict[str, str], now: int) -> Body:
+    """Stripe deletes the customer for good (lists no longer show it; updates get 404) and cancels its
+    subscriptions at once; its invoices and charges stay."""
+    customer = state.customer(path["id"])
+    for subscription in list(state.subscriptions.values()):
+        if subscription["customer"] == customer["id"] and subscription["status"] not in ("canceled",
+                                                                                         "incomplete_expired"):
+            billing.cancel(state, subscription, now)
+    del state.customers[customer["id"]]
+    stub = {"id": customer["id"], "object": "customer", "deleted": True}
+    state.deleted_customers[customer["id"]] = stub
+    state.emit("customer.deleted", customer, now)
+    return stub
 
 
 def update_customer(state: StripeState, params: Body, path: dict[str, str], now: int) -> Body:
@@ -310,6 +327,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/v1/customers", list_customers),
     ("GET", "/v1/customers/{id}", retrieve_customer),
     ("POST", "/v1/customers/{id}", update_customer),
+    ("DELETE", "/v1/customers/{id}", delete_customer),
     ("POST", "/v1/invoices", create_invoice),
     ("GET", "/v1/invoices", list_invoices),
     ("GET", "/v1/invoices/{id}", retrieve_invoice),

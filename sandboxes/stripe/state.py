@@ -101,6 +101,7 @@ class StripeState:
         self.products: Store = {}
         self.prices: Store = {}
         self.coupons: Store = {}
+        self.deleted_customers: Store = {}  # id -> the stub Stripe still answers a retrieve with
         self.discounts: Store = {}
         self.discount_coupons: Store = {}  # discount id -> the coupon as it was when applied
         self.tax_rates: Store = {}
