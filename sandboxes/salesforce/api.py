@@ -18,7 +18,6 @@ from sandboxes.salesforce import collections, replication
 from sandboxes.salesforce.errors import ApiError, invalid_session, not_found
 from sandboxes.salesforce.limits import ApiUsage, LongRequests
 from sandboxes.salesforce.sessions import OAuthError, Sessions
-from sandboxes.salesforce.sobjects import SCHEMAS
 from sandboxes.salesforce.state import SalesforceState
 
 # Oldest first, as GET /services/data/ lists them.
@@ -105,7 +104,7 @@ class SalesforceApi:
             if not self._authorized(request):
                 raise invalid_session()
             sobject = request.params.get("sobject")
-            if sobject is not None and sobject.lower() not in SCHEMAS:
+            if sobject is not None and sobject.lower() not in self.state.schemas:
                 raise not_found()
             self.usage.record()
             ticket = self.long_requests.begin()
@@ -181,15 +180,15 @@ class SalesforceApi:
         return Response.json({
             "encoding": "UTF-8",
             "maxBatchSize": 200,
-            "sobjects": [schema.summary(version) for schema in SCHEMAS.values()],
+            "sobjects": [schema.summary(version) for schema in self.state.schemas.values()],
         })
 
     def sobject_info(self, request: Request) -> Response:
-        schema = SCHEMAS[request.params["sobject"].lower()]
+        schema = self.state.schemas[request.params["sobject"].lower()]
         return Response.json({"objectDescribe": schema.summary(request.params["version"]), "recentItems": []})
 
     def describe(self, request: Request) -> Response:
-        return Response.json(SCHEMAS[request.params["sobject"].lower()].describe(request.params["version"]))
+        return Response.json(self.state.schemas[request.params["sobject"].lower()].describe(request.params["version"]))
 
     def updated(self, request: Request) -> Response:
         body = replication.get_updated(self.state, request.params["sobject"], request.arg("start"), request.arg("end"))

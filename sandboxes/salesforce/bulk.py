@@ -1,8 +1,17 @@
 """Bulk API 2.0: query jobs (results as CSV pages with Sforce-Locator / Sforce-NumberOfRecords) and
 ingest jobs (one CSV upload, UploadComplete, then successful/failed/unprocessed results).
 
-Jobs run the moment they can: a query job snapshots its result when created, an ingest job
-processes its CSV when the client marks it UploadComplete, so GET shows JobComplete right away.
+Jobs take time, as on a real org, and a client must poll. A query job is UploadComplete when
+created, an ingest job when the client closes it; from then on each status poll (GET of the job)
+answers InProgress, `in_progress_polls` times (default 2), before JobComplete, or, when
+`in_progress_seconds` is set, until the sandbox clock has moved that far since the job was queued.
+Both are read when a job is queued, so a change applies to later jobs. An injected failure
+(`fail_next`) ends the job Failed with Salesforce's errorMessage instead. Results asked for before
+the job completes get Salesforce's documented 412 JOB_NOT_COMPLETE answer.
+
+A query job snapshots its rows when created. An ingest job writes its rows when it is closed (a real
+org commits batch by batch while the job is still InProgress) unless it is to fail, in which case it
+writes none and every row is an unprocessed record.
 """
 
 from __future__ import annotations
@@ -21,7 +30,6 @@ from sandboxes.salesforce.errors import ApiError
 from sandboxes.salesforce.ids import make_id
 from sandboxes.salesforce.schema import NUMBER_TYPES, ObjectSchema
 from sandboxes.salesforce.seeding import format_datetime
-from sandboxes.salesforce.sobjects import schema_named
 from sandboxes.salesforce.state import SalesforceState
 
 if TYPE_CHECKING:
@@ -32,6 +40,16 @@ LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 INGEST_OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 CSV_TYPE = "text/csv"
 _NULL = "#N/A"  # the CSV value that sets a field to null (an empty value leaves it alone)
+
+
+DEFAULT_IN_PROGRESS_POLLS = 2
+QUERY_FAILURE = ("InvalidBatch : Failed to process query: QUERY_TIMEOUT: Your query request was running for too "
+                 "long.")
+INGEST_FAILURE = "InternalServerError : Failed to process the job: a batch was retried more than 10 times"
+_WIRE_STATES = {"Open": "OPEN", "UploadComplete": "UPLOAD_COMPLETE", "InProgress": "IN_PROGRESS",
+                "JobComplete": "JOB_COMPLETE", "Failed": "FAILED", "Aborted": "ABORTED"}
+_RUNNING = ("UploadComplete", "InProgress")
+_FINISHED = ("JobComplete", "Failed", "Aborted")
 
 
 @dataclass
@@ -51,44 +69,136 @@ class Job:
     upload: str | None = None
     successful: list[dict[str, str]] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
+    unprocessed: list[dict[str, str]] = field(default_factory=list)
     error_message: str | None = None
+    # How the job runs, fixed when it is queued (UploadComplete):
+    queued: datetime | None = None
+    polls_needed: int = 0
+    seconds_needed: float = 0.0
+    failure: str | None = None  # the errorMessage an injected failure ends the job with
+    polls: int = 0
+    progress: float = 0.0  # share of the records processed so far, while InProgress
+    modified: datetime | None = None
+    finished: datetime | None = None
 
     @property
     def is_query(self) -> bool:
         return self.operation in ("query", "queryAll")
 
-    def info(self) -> dict[str, Any]:
-        stamp = format_datetime(self.created)
+    @property
+    def total_records(self) -> int:
+        return len(self.rows) if self.is_query else len(self.successful) + len(self.failed) + len(self.unprocessed)
+
+    def info(self, now: datetime) -> dict[str, Any]:
         body: dict[str, Any] = {
             "id": self.id, "operation": self.operation, "object": self.object,
-            "createdById": make_id("005", 1), "createdDate": stamp, "systemModstamp": stamp,
+            "createdById": make_id("005", 1), "createdDate": format_datetime(self.created),
+            "systemModstamp": format_datetime(self.modified or self.created),
             "state": self.state, "concurrencyMode": "Parallel", "contentType": "CSV",
             "apiVersion": float(self.api_version), "lineEnding": self.line_ending,
             "columnDelimiter": self.column_delimiter,
         }
+        counts = {"numberRecordsProcessed": self._processed(), "retries": 0,
+                  "totalProcessingTime": self._processing_millis(now)}
         if self.is_query:
-            body.update({"jobType": "V2Query", "numberRecordsProcessed": len(self.rows), "retries": 0,
-                         "totalProcessingTime": 0, "isPkChunkingSupported": True})
+            body.update({"jobType": "V2Query", **counts, "isPkChunkingSupported": True})
         else:
+            failed = len(self.failed) if self.state == "JobComplete" else 0
             body.update({"jobType": "V2Ingest", "externalIdFieldName": self.external_id_field,
                          "contentUrl": f"services/data/v{self.api_version}/jobs/ingest/{self.id}/batches",
-                         "numberRecordsProcessed": len(self.successful) + len(self.failed),
-                         "numberRecordsFailed": len(self.failed), "retries": 0, "totalProcessingTime": 0})
+                         **counts, "numberRecordsFailed": failed, "apiActiveProcessingTime": counts[
+                             "totalProcessingTime"], "apexProcessingTime": 0})
         if self.error_message:
             body["errorMessage"] = self.error_message
         return body
+
+    def _processed(self) -> int:
+        if self.state == "JobComplete":
+            return self.total_records if self.is_query else len(self.successful) + len(self.failed)
+        if self.state == "InProgress":
+            return int(self.total_records * self.progress)
+        return 0
+
+    def _processing_millis(self, now: datetime) -> int:
+        if self.queued is None:
+            return 0
+        return max(0, round(((self.finished or now) - self.queued).total_seconds() * 1000))
 
 
 class BulkJobs:
     def __init__(self, state: SalesforceState) -> None:
         self.state = state
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.reset()
 
     def reset(self) -> None:
         with self._lock:
             self._jobs: dict[str, Job] = {}
             self._counter = 0
+            self.in_progress_polls = DEFAULT_IN_PROGRESS_POLLS
+            self.in_progress_seconds = 0.0
+            self._failures: list[tuple[str, str]] = []  # (query | ingest | any, errorMessage), in order
+
+    # -- how jobs run (control API) -----------------------------------------------------------
+
+    def configure(self, in_progress_polls: Any = None, in_progress_seconds: Any = None,
+                  fail_next: Any = None) -> None:
+        """Polls a job answers InProgress, or seconds of sandbox clock it takes (0: count polls), and
+        failures to inject: {"count": N, "kind": "query" | "ingest" | "any", "message": errorMessage}."""
+        with self._lock:
+            if in_progress_polls is not None:
+                if isinstance(in_progress_polls, bool) or not isinstance(in_progress_polls, int) \
+                        or in_progress_polls < 0:
+                    raise ValueError("in_progress_polls must be an integer, 0 or more")
+                self.in_progress_polls = in_progress_polls
+            if in_progress_seconds is not None:
+                if isinstance(in_progress_seconds, bool) or not isinstance(in_progress_seconds, int | float) \
+                        or in_progress_seconds < 0:
+                    raise ValueError("in_progress_seconds must be a number of seconds, 0 or more")
+                self.in_progress_seconds = float(in_progress_seconds)
+            if fail_next is not None:
+                self._failures.extend(_failures(fail_next))
+
+    def settings(self) -> dict[str, Any]:
+        with self._lock:
+            return {"in_progress_polls": self.in_progress_polls, "in_progress_seconds": self.in_progress_seconds,
+                    "pending_failures": [{"kind": kind, "message": message} for kind, message in self._failures]}
+
+    def _queue(self, job: Job) -> None:
+        job.state, job.queued = "UploadComplete", self.state.clock.now()
+        job.modified = job.queued
+        job.polls_needed, job.seconds_needed = self.in_progress_polls, self.in_progress_seconds
+        kind = "query" if job.is_query else "ingest"
+        for index, (wanted, message) in enumerate(self._failures):
+            if wanted in (kind, "any"):
+                del self._failures[index]
+                job.failure = message or (QUERY_FAILURE if job.is_query else INGEST_FAILURE)
+                break
+
+    def refresh(self, job: Job, status_poll: bool) -> None:
+        """Move a queued job on: a status poll counts toward completion, and so does the sandbox clock."""
+        with self._lock:
+            if job.state not in _RUNNING:
+                return
+            now = self.state.clock.now()
+            if status_poll:
+                job.polls += 1
+            if job.seconds_needed > 0:
+                elapsed = (now - job.queued).total_seconds()  # type: ignore[operator]
+                job.progress, done = min(1.0, elapsed / job.seconds_needed), elapsed >= job.seconds_needed
+            else:
+                job.progress, done = job.polls / (job.polls_needed + 1), job.polls > job.polls_needed
+            if done:
+                job.state = "Failed" if job.failure else "JobComplete"
+                job.error_message = job.failure
+                job.finished = job.modified = now
+            elif status_poll and job.state != "InProgress":
+                job.state, job.modified = "InProgress", now
+
+    def info(self, job: Job) -> dict[str, Any]:
+        return job.info(self.state.clock.now())
+
+    # -- jobs -----------------------------------------------------------------------------------
 
     def create(self, body: Any, is_query: bool, api_version: str) -> Job:
         if not isinstance(body, dict):
@@ -103,10 +213,12 @@ class BulkJobs:
                                                   "and a query")
             columns, rows = self.state.query_rows(body["query"], include_deleted=operation == "queryAll")
             sobject = body["query"].split()[body["query"].upper().split().index("FROM") + 1]
-            job = self._new(operation, sobject, api_version, delimiter, line_ending)
-            job.query, job.columns, job.rows, job.state = body["query"], columns, rows, "JobComplete"
+            with self._lock:
+                job = self._new(operation, sobject, api_version, delimiter, line_ending)
+                job.query, job.columns, job.rows = body["query"], columns, rows
+                self._queue(job)
             return job
-        schema = schema_named(str(body.get("object", "")))
+        schema = self.state.schema_named(str(body.get("object", "")))
         if schema is None:
             raise ApiError(400, "INVALIDJOB", f"InvalidJob : Unable to find object: {body.get('object')}")
         if operation not in INGEST_OPERATIONS:
@@ -149,21 +261,40 @@ class BulkJobs:
         job.upload = text
 
     def set_state(self, job: Job, new_state: Any) -> None:
-        if new_state == "Aborted" and job.state not in ("JobComplete", "Failed"):
-            job.state = "Aborted"
+        with self._lock:
+            self.refresh(job, status_poll=False)
+            if new_state == "Aborted" and job.state not in _FINISHED:
+                job.state = "Aborted"
+                job.finished = job.modified = self.state.clock.now()
+                return
+            if new_state != "UploadComplete" or job.is_query or job.state != "Open":
+                raise ApiError(400, "INVALIDJOBSTATE", f"Invalid job state transition: {job.state} -> {new_state}")
+            if not job.upload:
+                job.state, job.error_message = "Failed", "No data was uploaded for this job"
+                job.finished = job.modified = self.state.clock.now()
+                return
+            self._queue(job)
+            self._process(job)
+
+    def require_results(self, job: Job) -> None:
+        """Results exist once a job is done: a query job's when JobComplete, an ingest job's once it
+        ended at all (a failed ingest job still reports its failed and unprocessed records)."""
+        self.refresh(job, status_poll=False)
+        if job.state == "JobComplete" or (not job.is_query and job.state in _FINISHED):
             return
-        if new_state != "UploadComplete" or job.is_query or job.state != "Open":
-            raise ApiError(400, "INVALIDJOBSTATE", f"Invalid job state transition: {job.state} -> {new_state}")
-        if not job.upload:
-            job.state, job.error_message = "Failed", "No data was uploaded for this job"
-            return
-        self._process(job)
+        what = "query results" if job.is_query else "results"
+        raise ApiError(412, "JOB_NOT_COMPLETE",
+                       f"can only download {what} of successfully completed bulk job with status: JOB_COMPLETE. "
+                       f"Current status: {_WIRE_STATES[job.state]}")
 
     def _process(self, job: Job) -> None:
         reader = csv.reader(io.StringIO(job.upload or "", newline=""), delimiter=DELIMITERS[job.column_delimiter])
         rows = [row for row in reader if row]
         header, records = rows[0], rows[1:]
-        schema = schema_named(job.object)
+        if job.failure:  # the job will fail: nothing is written
+            job.unprocessed = [dict(zip(header, values, strict=False)) for values in records]
+            return
+        schema = self.state.schema_named(job.object)
         assert schema is not None
         for values in records:
             original = dict(zip(header, values, strict=False))
@@ -174,7 +305,6 @@ class BulkJobs:
                 job.failed.append({"sf__Id": original.get("Id", ""), "sf__Error": detail, **original})
                 continue
             job.successful.append({"sf__Id": record_id, "sf__Created": "true" if created else "false", **original})
-        job.state = "JobComplete"
 
     def _apply(self, job: Job, schema: ObjectSchema, original: dict[str, str]) -> tuple[str, bool]:
         fields = _typed_fields(schema, original, creating=job.operation == "insert")
@@ -257,15 +387,14 @@ def bulk_routes(api: SalesforceApi, jobs: BulkJobs, add: AddRoute) -> None:
     def create(is_query: bool):  # noqa: ANN202 - a handler factory
         def handler(request: Request) -> Response:
             job = jobs.create(_json(request), is_query, request.params["version"])
-            body = job.info()
-            if is_query:  # Salesforce answers the create before the job runs; the next GET shows it done
-                body["state"] = "UploadComplete"
-            return Response.json(body)
+            return Response.json(jobs.info(job))  # a query job answers UploadComplete: queued, not yet run
         return handler
 
     def info(is_query: bool):  # noqa: ANN202
         def handler(request: Request) -> Response:
-            return Response.json(jobs.get(request.params["job_id"], is_query).info())
+            job = jobs.get(request.params["job_id"], is_query)
+            jobs.refresh(job, status_poll=True)
+            return Response.json(jobs.info(job))
         return handler
 
     def remove(is_query: bool):  # noqa: ANN202
@@ -279,11 +408,12 @@ def bulk_routes(api: SalesforceApi, jobs: BulkJobs, add: AddRoute) -> None:
             job = jobs.get(request.params["job_id"], is_query)
             body = _json(request)
             jobs.set_state(job, body.get("state") if isinstance(body, dict) else None)
-            return Response.json(job.info())
+            return Response.json(jobs.info(job))
         return handler
 
     def query_results(request: Request) -> Response:
         job = jobs.get(request.params["job_id"], True)
+        jobs.require_results(job)
         offset = _offset(request.arg("locator") or "") if request.arg("locator") else 0
         max_records = request.arg("maxRecords")
         if max_records is not None and (not max_records.isdigit() or int(max_records) < 1):
@@ -302,12 +432,13 @@ def bulk_routes(api: SalesforceApi, jobs: BulkJobs, add: AddRoute) -> None:
     def ingest_results(kind: str):  # noqa: ANN202
         def handler(request: Request) -> Response:
             job = jobs.get(request.params["job_id"], False)
+            jobs.require_results(job)
             if kind == "successfulResults":
                 columns, rows = ["sf__Id", "sf__Created"], job.successful
             elif kind == "failedResults":
                 columns, rows = ["sf__Id", "sf__Error"], job.failed
             else:
-                columns, rows = [], []
+                columns, rows = [], job.unprocessed
             header = _upload_header(job)
             table = [[row.get(name, "") for name in columns + header] for row in rows]
             body = _csv(job, columns + header, table).encode("utf-8")  # type: ignore[arg-type]
@@ -323,6 +454,18 @@ def bulk_routes(api: SalesforceApi, jobs: BulkJobs, add: AddRoute) -> None:
     add("PUT", f"{base}/ingest/{{job_id}}/batches", api.vendor(upload))
     for kind in ("successfulResults", "failedResults", "unprocessedrecords"):
         add("GET", f"{base}/ingest/{{job_id}}/{kind}", api.vendor(ingest_results(kind)))
+
+
+def _failures(spec: Any) -> list[tuple[str, str]]:
+    if not isinstance(spec, dict):
+        raise ValueError("fail_next must be {\"count\": N, \"kind\": \"query\" | \"ingest\" | \"any\", "
+                         "\"message\": errorMessage (optional)}")
+    count, kind, message = spec.get("count", 1), spec.get("kind", "any"), spec.get("message") or ""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError("fail_next.count must be an integer, 1 or more")
+    if kind not in ("query", "ingest", "any") or not isinstance(message, str):
+        raise ValueError("fail_next.kind must be query, ingest or any, and message a string")
+    return [(kind, message)] * count
 
 
 def _upload_header(job: Job) -> list[str]:

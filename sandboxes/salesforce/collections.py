@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandboxes.salesforce.errors import ApiError
-from sandboxes.salesforce.sobjects import schema_named
+from sandboxes.salesforce.sobjects import schema_named  # which sObject types exist (the same in every org)
 from sandboxes.salesforce.state import SalesforceState
 
 MAX_RECORDS = 200
@@ -53,7 +53,7 @@ def update(state: SalesforceState, body: Any) -> list[Result]:
 
 def upsert(state: SalesforceState, sobject: str, field_name: str, body: Any, api_version: str) -> list[Result]:
     records, all_or_none = _records(body)
-    schema = schema_named(sobject)
+    schema = state.schema_named(sobject)
     spec = schema.field(field_name) if schema else None
     if spec is None or not spec.external_id:
         raise ApiError(404, "NOT_FOUND",

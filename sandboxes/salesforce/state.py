@@ -22,7 +22,7 @@ from sandboxes.salesforce.errors import ApiError, not_found
 from sandboxes.salesforce.ids import make_id
 from sandboxes.salesforce.schema import FieldSpec, ObjectSchema
 from sandboxes.salesforce.seeding import format_datetime, seed_rows
-from sandboxes.salesforce.sobjects import SCHEMAS, schema_named, schema_of_id
+from sandboxes.salesforce.sobjects import SCHEMAS, schema_of_id
 from sandboxes.salesforce.soql import SALESFORCE_DATETIME, SoqlError, compile_query, record_attributes
 from sandboxes.salesforce.validation import validated_fields
 from sandboxes.seed import SeedData
@@ -83,6 +83,8 @@ class SalesforceState:
 
     def reset(self) -> None:
         with self._lock:
+            # This org's own copy: custom fields added through the control API stay in this org.
+            self.schemas: dict[str, ObjectSchema] = dict(SCHEMAS)
             self._tables: dict[str, OrderedDict[str, dict[str, Any]]] = {
                 schema.name: OrderedDict() for schema in SCHEMAS.values()
             }
@@ -118,7 +120,7 @@ class SalesforceState:
         with self._lock:
             self._purge_recycle_bin()
             try:
-                bound = compile_query(soql, SCHEMAS, self._parent, self.clock.now())
+                bound = compile_query(soql, self.schemas, self._parent, self.clock.now())
             except SoqlError as exc:
                 raise ApiError(400, exc.error_code, exc.message) from exc
             table = self._tables[bound.schema.name]
@@ -142,18 +144,21 @@ class SalesforceState:
             return self._page(locator, 0, api_version)
 
     def query_rows(self, soql: str, include_deleted: bool) -> tuple[list[str], list[list[object]]]:
-        """(column names, row values) for a Bulk API query: parent fields flattened as Account.Name."""
+        """(column names, row values) for a Bulk API query: parent fields flattened as Account.Name,
+        dateTimes as the Bulk API writes them."""
         with self._lock:
             self._purge_recycle_bin()
             try:
-                bound = compile_query(soql, SCHEMAS, self._parent, self.clock.now())
+                bound = compile_query(soql, self.schemas, self._parent, self.clock.now())
             except SoqlError as exc:
                 raise ApiError(400, exc.error_code, exc.message) from exc
             if bound.count_only:
                 raise ApiError(400, "INVALIDJOB", "Aggregate queries are not supported by Bulk API 2.0 query jobs")
             table = self._tables[bound.schema.name]
             rows = bound.run(row for row in table.values() if include_deleted or not row["IsDeleted"])
-            values = [[path.value(row, self._parent) for path in bound.paths] for row in rows]
+            if bound.offset:
+                raise ApiError(400, "INVALIDJOB", "OFFSET is not supported by Bulk API 2.0 query jobs")
+            values = [[_bulk_value(path.spec, path.value(row, self._parent)) for path in bound.paths] for row in rows]
             return list(bound.fields), values
 
     def query_more(self, locator_with_offset: str, api_version: str) -> dict[str, Any]:
@@ -186,12 +191,12 @@ class SalesforceState:
 
     def get(self, sobject: str, record_id: str, api_version: str, fields: list[str] | None = None) -> dict[str, Any]:
         with self._lock:
-            schema = _schema(sobject)
+            schema = self._schema(sobject)
             return self._output(schema, self._live_row(schema, record_id), api_version, fields)
 
     def get_by_external_id(self, sobject: str, field_name: str, value: str, api_version: str) -> dict[str, Any]:
         with self._lock:
-            schema = _schema(sobject)
+            schema = self._schema(sobject)
             if field_name.lower() == "id":
                 return self._output(schema, self._live_row(schema, value), api_version, None)
             spec = self._external_id_field(schema, field_name)
@@ -204,13 +209,13 @@ class SalesforceState:
 
     def create(self, sobject: str, body: Any) -> str:
         with self._lock:
-            schema = _schema(sobject)
+            schema = self._schema(sobject)
             self._check_lock_faults(None)
             return self._insert(schema, validated_fields(schema, body, creating=True))
 
     def update(self, sobject: str, record_id: str, body: Any) -> str:
         with self._lock:
-            schema = _schema(sobject)
+            schema = self._schema(sobject)
             row = self._live_row(schema, record_id)
             self._check_lock_faults(row["Id"])
             self._apply(schema, row, validated_fields(schema, body, creating=False))
@@ -219,7 +224,7 @@ class SalesforceState:
     def upsert(self, sobject: str, field_name: str, value: str, body: Any, api_version: str) -> tuple[str, bool]:
         """(record Id, created?) for PATCH /sobjects/<sObject>/<external id field>/<value>."""
         with self._lock:
-            schema = _schema(sobject)
+            schema = self._schema(sobject)
             spec = self._external_id_field(schema, field_name)
             if isinstance(body, dict):
                 in_body = {key: item for key, item in body.items() if key.lower() == spec.name.lower()}
@@ -249,9 +254,9 @@ class SalesforceState:
                     raise ApiError(400, "MALFORMED_ID", f"malformed id {record_id}", fields=[])
                 if found is None:
                     raise ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", fields=[])
-                schema = _schema(schema_of_id(found["Id"]).name)  # type: ignore[union-attr]
+                schema = self._schema(schema_of_id(found["Id"]).name)  # type: ignore[union-attr]
             else:
-                schema = _schema(sobject)
+                schema = self._schema(sobject)
             row = self._live_row(schema, record_id)
             if schema.name == "Pricebook2" and row.get("IsStandard"):
                 raise ApiError(400, "DELETE_FAILED", "You can't delete the standard price book.")
@@ -282,7 +287,7 @@ class SalesforceState:
 
     def updated_ids(self, sobject: str, start: datetime, end: datetime) -> list[str]:
         with self._lock:
-            table = self._tables[_schema(sobject).name]
+            table = self._tables[self._schema(sobject).name]
             return [
                 row["Id"] for row in table.values()
                 if not row["IsDeleted"] and start <= parse_datetime(row["SystemModstamp"]) < end
@@ -291,7 +296,7 @@ class SalesforceState:
     def deleted_records(self, sobject: str, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
         with self._lock:
             self._purge_recycle_bin()
-            table = self._tables[_schema(sobject).name]
+            table = self._tables[self._schema(sobject).name]
             found = [
                 (record_id, when) for record_id, when in self._deleted_at.items()
                 if record_id in table and start <= when < end
@@ -306,7 +311,7 @@ class SalesforceState:
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
             raise ApiError(400, "JSON_PARSER_ERROR", f"expected a JSON list of {sobject} field objects")
         with self._lock:
-            schema = _schema(sobject)
+            schema = self._schema(sobject)
             prepared = []
             for row in rows:
                 unknown = [key for key in row if schema.field(key) is None]
@@ -318,11 +323,44 @@ class SalesforceState:
 
     def snapshot(self, sobject: str = "Account") -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(row) for row in self._tables[_schema(sobject).name].values()]
+            return [dict(row) for row in self._tables[self._schema(sobject).name].values()]
 
     def inject_lock_failures(self, ids: list[str], times: int) -> None:
         with self._lock:
             self._lock_faults.append(_LockFault({record_id[:15] for record_id in ids}, times))
+
+    # -- schema --------------------------------------------------------------------------------
+
+    def schema_named(self, name: str) -> ObjectSchema | None:
+        return self.schemas.get(name.lower())
+
+    def _schema(self, sobject: str) -> ObjectSchema:
+        schema = self.schema_named(sobject)
+        if schema is None:
+            raise not_found()
+        return schema
+
+    def add_custom_field(self, sobject: str, spec: FieldSpec) -> None:
+        """Add a custom field to `sobject` in this org, as an admin would in Setup: existing rows read
+        it as null (or its default), and describe and SOQL know it from now on."""
+        with self._lock:
+            schema = self._schema(sobject)
+            if not spec.name.endswith("__c"):
+                raise ApiError(400, "INVALID_FIELD", f"custom field names end in __c: {spec.name}")
+            if schema.field(spec.name) is not None:
+                raise ApiError(400, "DUPLICATE_DEVELOPER_NAME", f"{schema.name} already has a field {spec.name}")
+            self.schemas[schema.name.lower()] = ObjectSchema(schema.name, schema.label, schema.key_prefix,
+                                                             (*schema.fields, spec), schema.label_plural)
+            for row in self._tables[schema.name].values():
+                row.setdefault(spec.name, spec.default)
+
+    def custom_fields_added(self) -> dict[str, list[FieldSpec]]:
+        """The fields added since the seed, per sObject (for snapshots)."""
+        with self._lock:
+            return {
+                schema.name: list(schema.fields[len(SCHEMAS[key].fields):])
+                for key, schema in self.schemas.items() if len(schema.fields) > len(SCHEMAS[key].fields)
+            }
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -379,7 +417,7 @@ class SalesforceState:
         for child_name, reference in _CASCADES.get(schema.name, ()):
             for child in list(self._tables[child_name].values()):
                 if child.get(reference) == row["Id"] and not child["IsDeleted"]:
-                    self._delete_cascading(SCHEMAS[child_name.lower()], child, when)
+                    self._delete_cascading(self.schemas[child_name.lower()], child, when)
 
     def _purge_recycle_bin(self) -> None:
         """Physically remove rows deleted more than 15 days (of sandbox clock) ago."""
@@ -428,7 +466,7 @@ class SalesforceState:
             spec = schema.field(name)
             if spec is None or spec.type != "reference" or value is None:
                 continue
-            target = schema_named(spec.reference_to or "")
+            target = self.schema_named(spec.reference_to or "")
             if target is None or not isinstance(value, str) or not value.startswith(target.key_prefix):
                 raise ApiError(400, "FIELD_INTEGRITY_EXCEPTION",
                                f"{spec.label}: id value of incorrect type: {value}", fields=[spec.name])
@@ -482,11 +520,11 @@ class SalesforceState:
         return {"attributes": record_attributes(schema.name, row["Id"], api_version), **record}
 
 
-def _schema(sobject: str) -> ObjectSchema:
-    schema = schema_named(sobject)
-    if schema is None:
-        raise not_found()
-    return schema
+def _bulk_value(spec: FieldSpec, value: object) -> object:
+    """Bulk API CSV writes dateTimes in UTC with a Z (2026-01-11T18:00:00.000Z), not REST's +0000."""
+    if spec.type == "datetime" and isinstance(value, str) and value.endswith("+0000"):
+        return value[:-5] + "Z"
+    return value
 
 
 def _clamp_batch_size(requested: int) -> int:
