@@ -22,7 +22,9 @@ from concord.settings import (
     partially_configured,
     unconfigured_systems,
 )
+from sandboxes.internal_sample import build_internal_sample, sample_url
 from sandboxes.runner import RunningSandboxes, start_sandboxes
+from sandboxes.seed import build_seed
 
 log = logging.getLogger("concord")
 
@@ -48,6 +50,17 @@ def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
+def _internal_sample(seed: int | None) -> str:
+    """The embedded internal database, rebuilt from the seed each time (as the sandboxes are)."""
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    url = sample_url(STATE_DIR)
+    sample_seed = seed if seed is not None else int(os.environ.get("CONCORD_SANDBOX_SEED", "42"))
+    counts = build_internal_sample(url, build_seed(sample_seed))
+    say(f"concord: no CONCORD_INTERNAL_DB_URL: using the embedded internal sample ({counts['customers']} customers, "
+        f"{counts['usage_events']} usage events) at {url}")
+    return url
+
+
 @contextmanager
 def concord_environment(fresh_hub_name: str | None = None, seed: int | None = None) -> Iterator[Runtime]:
     """Everything a command needs: sandboxes for unconfigured systems, a hub URL, DAGSTER_HOME.
@@ -70,6 +83,8 @@ def concord_environment(fresh_hub_name: str | None = None, seed: int | None = No
             message = f"no credentials for {system}: started its embedded sandbox at {sandboxes.base_url(system)}"
             log.info(message)
             say(f"concord: {message}")
+    if not os.environ.get("CONCORD_INTERNAL_DB_URL"):
+        os.environ["CONCORD_INTERNAL_DB_URL"] = _internal_sample(seed)
     if fresh_hub_name is None and missing and not os.environ.get("CONCORD_DATABASE_URL"):
         # Embedded sandboxes start from their seed every time; a persistent hub would remember
         # writes the new sandbox never saw. Use `concord sandbox up` for state that persists.
