@@ -1,8 +1,11 @@
-"""Salesforce connector: reads and upserts Accounts through simple-salesforce (REST API).
+"""Salesforce connector: reads and upserts records through simple-salesforce (REST API, Bulk API 2.0,
+sObject Collections).
 
-Reads page through the whole result (query, then nextRecordsUrl); writes are upserts by the Stripe
-customer id external-id field, which makes them idempotent: a retried upsert updates the record the
-first attempt created instead of creating a second one.
+Reads page through the whole result (query, then nextRecordsUrl); a first (full) sync of an sObject
+with more than `bulk_threshold` records runs as a Bulk API 2.0 query job instead (salesforce_bulk.py),
+yielding the same records and cursor. Writes are upserts by an external-id field, which makes them
+idempotent: a retried upsert updates the record the first attempt created instead of creating a
+second one; many records go 200 at a time through sObject Collections (salesforce_collections.py).
 
 With OAuth settings (token URL, client id/secret, and username/password for the password flow), a
 session that timed out (401 INVALID_SESSION_ID) is renewed once and the call retried; every page of
@@ -22,9 +25,11 @@ import requests
 from simple_salesforce import Salesforce, SalesforceExpiredSession, format_soql
 from simple_salesforce.format import format_external_id
 
-from connectors import salesforce_changes
+from connectors import salesforce_bulk, salesforce_changes, salesforce_collections
 from connectors.cursors import Change, ChangeFeed, Cursor
 from connectors.http_session import ResponseStats, session_trusting
+from connectors.salesforce_bulk import BulkPolling
+from connectors.salesforce_collections import LockRetry, UpsertOutcome
 
 ACCOUNT_FIELDS = ["Id", "Name", "Stripe_Customer_Id__c", "CurrencyIsoCode", "LastModifiedDate"]
 STRIPE_ID_FIELD = "Stripe_Customer_Id__c"
@@ -55,8 +60,17 @@ class SalesforceConnector:
         client_secret: str | None = None,
         username: str | None = None,
         password: str | None = None,
+        bulk_threshold: int | None = 2000,
+        bulk_page_size: int = 50_000,
+        bulk_polling: BulkPolling | None = None,
+        lock_retry: LockRetry | None = None,
     ) -> None:
         """`batch_size` (200..2000) asks Salesforce for that many records per page of a query.
+
+        A full read (`changes(sobject, None)`) of more than `bulk_threshold` records (None: never) runs
+        as a Bulk API 2.0 query job, polled as `bulk_polling` says and read `bulk_page_size` records
+        (maxRecords) per page. `lock_retry` says how often and how patiently a collection upsert retries
+        the records Salesforce could not lock (UNABLE_TO_LOCK_ROW).
 
         `client_id`/`client_secret` enable session renewal: the password flow when `username` and
         `password` (with the security token appended) are given, else the client-credentials flow.
@@ -80,6 +94,8 @@ class SalesforceConnector:
         self.renewals = 0
         self._client = self._build_client(access_token or "")
         self._query_headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else {}
+        self._bulk_threshold, self._bulk_page_size = bulk_threshold, bulk_page_size
+        self._bulk_polling, self._lock_retry = bulk_polling or BulkPolling(), lock_retry or LockRetry()
 
     def _build_client(self, session_id: str) -> Salesforce:
         return Salesforce(
@@ -153,20 +169,35 @@ class SalesforceConnector:
 
     def describe_fields(self, sobject: str) -> list[str]:
         """The sObject's field names as Salesforce describes them now (new custom fields included)."""
-        name = _checked_sobject(sobject)
-        described = self._call(lambda client: getattr(client, name).describe())
-        # base64 fields cannot be read by a query that returns more than one record.
-        return [field["name"] for field in described["fields"] if field.get("type") != "base64"]
+        return _readable(self._describe(_checked_sobject(sobject)))
+
+    def _describe(self, name: str) -> list[dict[str, Any]]:
+        return self._call(lambda client: getattr(client, name).describe())["fields"]
+
+    def count(self, sobject: str, include_deleted: bool = False) -> int:
+        """SELECT COUNT() of the sObject (queryAll when `include_deleted`)."""
+        soql = format_soql("SELECT COUNT() FROM {:literal}", _checked_sobject(sobject))
+        return self._call(lambda client: client.query(soql, include_deleted=include_deleted))["totalSize"]
 
     def changes(self, sobject: str, since: Cursor | None, fields: list[str] | None = None) -> ChangeFeed:
         """Records of `sobject` changed after the cursor (SystemModstamp epoch ms, Id), soft deletes among
         them (IsDeleted), then hard deletes from getDeleted as tombstones {"Id", "IsDeleted": True}.
 
-        Every field describe lists is read unless `fields` is given. Raises CursorGap (before any read)
-        when `since` is older than Salesforce keeps deletions (15 days, by its own clock).
+        Every field describe lists (now: a custom field added since the last run is read) is read unless
+        `fields` is given. A full read (`since` None) of more than `bulk_threshold` records, deleted ones
+        included, runs as a Bulk API 2.0 queryAll job: the same records, the same cursor. Raises
+        CursorGap (before any read) when `since` is older than Salesforce keeps deletions (15 days, by
+        its own clock); iterating raises BulkJobError if the job fails.
         """
         name = _checked_sobject(sobject)
-        chosen = _checked_fields(fields) if fields else self.describe_fields(name)
+        described = self._describe(name)
+        chosen = _checked_fields(fields) if fields else _readable(described)
+        # Parent fields (Account.Name) come back nested from REST but flat from the Bulk API: REST for those.
+        bulk = since is None and self._bulk_threshold is not None and not any("." in field for field in chosen) \
+            and self.count(name, include_deleted=True) > self._bulk_threshold
+        types = {field["name"]: field.get("type", "string") for field in described}
+        if bulk:
+            chosen = salesforce_bulk.bulk_fields(chosen, types)
         feed = ChangeFeed(since, chosen)
         tombstones: list[Change] = []
         if since is not None:
@@ -174,6 +205,12 @@ class SalesforceConnector:
         else:
             now = salesforce_changes.vendor_now_millis(self._get_deleted(name))
             feed.vendor_floor = (now, "") if now is not None else None
+        if bulk:
+            wanted = chosen + [field for field in salesforce_changes.REQUIRED_FIELDS if field not in chosen]
+            records = salesforce_bulk.query_records(
+                self._call, salesforce_bulk.query_soql(name, wanted), types, include_deleted=True,
+                page_size=self._bulk_page_size, polling=self._bulk_polling)
+            return feed.feed_from(salesforce_changes.changes_from(records, tombstones))
         query = lambda soql: self._query(soql, include_deleted=True)  # noqa: E731 - queryAll
         return feed.feed_from(salesforce_changes.iter_changes(query, tombstones, name, chosen, since))
 
@@ -198,6 +235,17 @@ class SalesforceConnector:
         status = self._call(lambda client: client.Account.upsert(external_id, body))
         return status == _UPSERT_CREATED
 
+    def upsert_records(self, sobject: str, external_id_field: str, records: list[dict[str, Any]]) -> UpsertOutcome:
+        """Upsert `records` by `external_id_field`, 200 per sObject Collections call with allOrNone false.
+
+        Every record gets its own result, in input order: a call Salesforce answers 200 may still have
+        failed records, and those are failures (with Salesforce's error codes), never successes. A
+        record Salesforce could not lock (UNABLE_TO_LOCK_ROW) is sent again on its own, with backoff."""
+        name = _checked_sobject(sobject)
+        if not _FIELD_NAME.fullmatch(external_id_field or "") or "." in external_id_field:
+            raise ValueError(f"not a Salesforce field name: {external_id_field!r}")
+        return salesforce_collections.upsert(self._call, name, external_id_field, records, self._lock_retry)
+
     def _query(self, soql: str, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
         """Every record of `soql`, page by page (query/queryAll, then nextRecordsUrl), without `attributes`."""
         result = self._call(lambda client: client.query(soql, include_deleted=include_deleted,
@@ -216,6 +264,11 @@ def _checked_sobject(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name or ""):
         raise ValueError(f"not a Salesforce sObject name: {name!r}")
     return name
+
+
+def _readable(described: list[dict[str, Any]]) -> list[str]:
+    # base64 fields cannot be read by a query that returns more than one record.
+    return [field["name"] for field in described if field.get("type") != "base64"]
 
 
 def _checked_fields(fields: list[str] | None) -> list[str]:

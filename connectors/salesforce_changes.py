@@ -13,7 +13,7 @@ earliestDateAvailable (the newest purge), never by ours.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -112,8 +112,13 @@ def deleted_since(get_deleted: Callable[[datetime, datetime], dict], sobject: st
 def iter_changes(query: Callable[[str], Iterator[dict[str, Any]]], tombstones: list[Change], sobject: str,
                  fields: list[str], since: Cursor | None) -> Iterator[Change]:
     """queryAll rows after `since` in (SystemModstamp, Id) order, then getDeleted tombstones it did not show."""
+    return changes_from(query(changed_soql(sobject, fields, since)), tombstones)
+
+
+def changes_from(records: Iterable[dict[str, Any]], tombstones: list[Change]) -> Iterator[Change]:
+    """Records (with Id, SystemModstamp, IsDeleted) as Changes, then the tombstones they did not show."""
     deleted_seen: set[str] = set()
-    for record in query(changed_soql(sobject, fields, since)):
+    for record in records:
         deleted = bool(record.get("IsDeleted"))
         if deleted:
             deleted_seen.add(record["Id"])
