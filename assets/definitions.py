@@ -11,14 +11,12 @@ from assets.sources import (
     quickbooks_customers,
     quickbooks_invoices,
     salesforce_accounts,
-    stripe_customers,
-    stripe_invoices,
 )
+from assets.stripe_sources import stripe_sources
 from assets.sync import sync_quickbooks_customers, sync_quickbooks_invoices
 
 ALL_ASSETS = [
-    stripe_customers,
-    stripe_invoices,
+    stripe_sources,
     salesforce_accounts,
     canonical_customers,
     canonical_invoices,

@@ -1,59 +1,20 @@
-"""Source assets: a fresh read of each system, landed raw in the hub.
+"""Source assets: each system read incrementally after its first run, landed raw in the hub.
 
 Each asset lands every record with its payload, so mapping problems can be replayed from the hub
-without calling the vendor again. QuickBooks is read after Concord's writes to it, so the read is
-what reconciliation compares against.
+without calling the vendor again. QuickBooks is read after Concord's writes to it, so the landed copy
+is what reconciliation compares against. Stripe's assets are in assets/stripe_sources.py.
 """
 
 
-from collections.abc import Iterable, Iterator
-
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
-from assets.resources import HubResource, QuickBooksResource, SalesforceResource, StripeResource
+from assets.landing import flag_for_reconciliation, land_validated
+from assets.resources import HubResource, QuickBooksResource, SalesforceResource
+from connectors import quickbooks_changes
 from connectors.cursors import CursorGap
+from connectors.stripe_validation import Problem
 
-LOG_EVERY = 500
-
-
-def _with_progress(context: AssetExecutionContext, what: str, records: Iterable[dict], id_field: str
-                   ) -> Iterator[tuple[str, dict]]:
-    count = 0
-    for record in records:
-        count += 1
-        if count % LOG_EVERY == 0:
-            context.log.info(f"{what}: {count} read so far")
-        yield str(record[id_field]), record
-    context.log.info(f"{what}: {count} read in total")
-
-
-def _land(context, hub_resource: HubResource, system: str, entity: str, connector, read, id_field: str = "id"):
-    # Each read is a full read, so a record it no longer returns was deleted at the source.
-    records = _with_progress(context, f"{system} {entity}", read(connector), id_field)
-    counts = hub_resource.hub().land_raw(system, entity, records, complete=True)
-    responses = connector.response_stats.as_metadata()
-    if responses["http_non_success"]:
-        context.log.warning(f"{system} {entity}: {responses['http_non_success']} non-success response(s), recovered")
-    return MaterializeResult(
-        metadata={
-            **responses,
-            "inserted": counts.inserted,
-            "updated": counts.updated,
-            "unchanged": counts.unchanged,
-            "deleted": counts.deleted,
-            "total": counts.inserted + counts.updated + counts.unchanged,
-        }
-    )
-
-
-@asset(key=["stripe", "customers"], group_name="sources", description="Stripe Customers, landed raw.")
-def stripe_customers(context: AssetExecutionContext, hub: HubResource, stripe: StripeResource):
-    return _land(context, hub, "stripe", "customer", stripe.connector(), lambda c: c.iter_customers())
-
-
-@asset(key=["stripe", "invoices"], group_name="sources", description="Stripe Invoices with their lines, landed raw.")
-def stripe_invoices(context: AssetExecutionContext, hub: HubResource, stripe: StripeResource):
-    return _land(context, hub, "stripe", "invoice", stripe.connector(), lambda c: c.iter_invoices())
+EXAMPLES = 10
 
 
 SALESFORCE_ACCOUNT_STREAM = "salesforce.account"
@@ -89,23 +50,61 @@ def salesforce_accounts(context: AssetExecutionContext, hub: HubResource, salesf
     })
 
 
+def _quickbooks_problem(record: dict) -> Problem | None:
+    reason = quickbooks_changes.problem(record)
+    return None if reason is None else Problem("Id" if "Id" in reason else "", reason)
+
+
+def _land_quickbooks(context, hub_resource: HubResource, quickbooks: QuickBooksResource, qb_entity: str,
+                     entity: str) -> MaterializeResult:
+    """Incremental after the first run: LastUpdatedTime + Id after the cursor, CDC for deletes, the vendor's
+    current second included (these assets read right after Concord's writes, and reconciliation compares
+    against what they land, so it must equal a full read); a stale cursor is a gap, read in full."""
+    store = hub_resource.hub()
+    connector = quickbooks.connector(token_store=store)
+    stream = f"quickbooks.{entity}"
+    since, gap = store.get_cursor(stream), False
+    try:
+        feed = quickbooks_changes.read_changes(connector, qb_entity, since)
+        changes = list(feed)
+    except CursorGap as exc:
+        context.log.warning(f"{exc}: this run reads every {qb_entity} again and flags it for reconciliation")
+        flag_for_reconciliation(store, "quickbooks", entity, "cursor_gap")
+        gap, since = True, None
+        feed = quickbooks_changes.read_changes(connector, qb_entity, None)
+        changes = list(feed)
+    live = [change.record for change in changes if not change.deleted]
+    gone = [change.record["Id"] for change in changes if change.deleted]
+    counts, rejected = land_validated(context, store, "quickbooks", entity, live, _quickbooks_problem,
+                                      deleted=gone, stream=stream, cursor=feed.cursor if feed.complete else None,
+                                      complete=since is None, id_field="Id")
+    ids = [str(record.get("Id")) for record in live] + gone
+    return MaterializeResult(metadata={
+        **connector.response_stats.as_metadata(), "mode": "full" if since is None else "incremental",
+        "cursor_gap": gap, "read": len(live), "tombstones": len(gone), "inserted": counts.inserted,
+        "updated": counts.updated, "unchanged": counts.unchanged, "deleted": counts.deleted,
+        "total": counts.inserted + counts.updated + counts.unchanged,
+        "dead_lettered": len(rejected), "examples": ", ".join(ids[:EXAMPLES]) or "none",
+    })
+
+
 @asset(
     key=["quickbooks", "customers"],
     group_name="sources",
     deps=[AssetKey(["sync", "quickbooks", "customers"])],
-    description="QuickBooks Customers as they are after Concord's writes, landed raw.",
+    description="QuickBooks Customers as they are after Concord's writes, landed raw; incremental after the "
+                "first run (LastUpdatedTime + Id, CDC for customers gone inactive).",
 )
 def quickbooks_customers(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
-    connector = quickbooks.connector(token_store=hub.hub())
-    return _land(context, hub, "quickbooks", "customer", connector, lambda c: c.iter_customers(), id_field="Id")
+    return _land_quickbooks(context, hub, quickbooks, "Customer", "customer")
 
 
 @asset(
     key=["quickbooks", "invoices"],
     group_name="sources",
     deps=[AssetKey(["sync", "quickbooks", "invoices"])],
-    description="QuickBooks Invoices as they are after Concord's writes, landed raw.",
+    description="QuickBooks Invoices as they are after Concord's writes, landed raw; incremental after the "
+                "first run (LastUpdatedTime + Id, CDC for deletes).",
 )
 def quickbooks_invoices(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
-    connector = quickbooks.connector(token_store=hub.hub())
-    return _land(context, hub, "quickbooks", "invoice", connector, lambda c: c.iter_invoices(), id_field="Id")
+    return _land_quickbooks(context, hub, quickbooks, "Invoice", "invoice")

@@ -48,11 +48,16 @@ def position(row: dict) -> Cursor:
 
 
 def iter_changed(query: QueryFn, cdc: CdcFn, entity: str, since: Cursor | None, page_size: int,
-                 include_deletes: bool = True, feed: ChangeFeed | None = None) -> Iterator[Change]:
+                 include_deletes: bool = True, feed: ChangeFeed | None = None,
+                 include_open_second: bool = False) -> Iterator[Change]:
     """Every `entity` record changed after `since` (all of them when None), then its deletes as tombstones.
 
     Raises CursorGap before yielding anything when `since` is older than CDC reaches back. The cursor to
     commit afterwards is the newest `Change.position` seen (connectors.cursors.latest).
+
+    With `include_open_second`, records (and deletes) of the vendor's current second are yielded too, so
+    what is landed equals a full read at once (a read right after our own writes must see them), but the
+    cursor to commit (`feed.final_cursor`) stays at that second's start: the next run reads it again.
     """
     floor = since[0] if since is not None else 0
     start, emitted_at_floor = 1, set[str]()
@@ -67,10 +72,12 @@ def iter_changed(query: QueryFn, cdc: CdcFn, entity: str, since: Cursor | None, 
                 raise CursorGap("quickbooks", entity, since[0], vendor_now, QUICKBOOKS_CDC_RETENTION)
             if feed is not None:
                 feed.vendor_floor = (vendor_now, "")  # every second before the vendor's now is read in full
+                if include_open_second:
+                    feed.final_cursor = (vendor_now, "")  # the open second is landed, but read again next run
         rows = answer["QueryResponse"].get(entity, [])
         for row in rows:
             at = position(row)
-            if at[0] >= vendor_now:
+            if at[0] >= vendor_now and not include_open_second:
                 continue  # that second is not over at the vendor yet
             if at[0] == floor and at[1] in emitted_at_floor:
                 continue
@@ -88,10 +95,15 @@ def iter_changed(query: QueryFn, cdc: CdcFn, entity: str, since: Cursor | None, 
         else:
             start += page_size  # a whole page inside one second: walk the tie group by position
     if include_deletes and since is not None:
-        yield from _tombstones(cdc, entity, since, vendor_now)
+        yield from _tombstones(cdc, entity, since, None if include_open_second else vendor_now)
 
 
-def _tombstones(cdc: CdcFn, entity: str, since: Cursor, vendor_now: int) -> Iterator[Change]:
+def _is_removed(row: dict) -> bool:
+    # Transactions are deleted; name-list entries (Customer, Item) go inactive, and queries hide them then.
+    return row.get("status") == "Deleted" or row.get("Active") is False
+
+
+def _tombstones(cdc: CdcFn, entity: str, since: Cursor, vendor_now: int | None) -> Iterator[Change]:
     changed_since, seen = since[0], set[str]()
     while True:
         answer = cdc(entity, qbo_time(changed_since))
@@ -100,7 +112,8 @@ def _tombstones(cdc: CdcFn, entity: str, since: Cursor, vendor_now: int) -> Iter
             objects.extend(response.get(entity, []))
         for row in objects:
             at = position(row)
-            if row.get("status") == "Deleted" and at[0] < vendor_now and is_after(at, since) and at[1] not in seen:
+            before_now = vendor_now is None or at[0] < vendor_now
+            if _is_removed(row) and before_now and is_after(at, since) and at[1] not in seen:
                 seen.add(at[1])
                 yield Change(at, {"Id": at[1], "status": "Deleted", "MetaData": row.get("MetaData", {})},
                              deleted=True)
@@ -112,3 +125,28 @@ def _tombstones(cdc: CdcFn, entity: str, since: Cursor, vendor_now: int) -> Iter
             raise RuntimeError(f"QuickBooks CDC for {entity}: more than {CDC_MAX_OBJECTS} changes in one second "
                                f"at {qbo_time(newest)}; cannot page further, reconcile {entity}")
         changed_since = newest
+
+
+def read_changes(connector, entity: str, since: Cursor | None, page_size: int = 1000) -> ChangeFeed:
+    """What a QuickBooks source asset lands: `entity` changed after `since` including the vendor's current
+    second (see iter_changed), then its deletes; commit `feed.cursor` once consumed.
+
+    `connector` is a connectors.quickbooks.QuickBooksConnector; its own iter_changed reads complete seconds
+    only, and that module belongs to the batch-writes work, so the open-second read is composed here from its
+    query and CDC calls (same retries, token refresh and rate limit)."""
+    feed = ChangeFeed(since)
+    return feed.feed_from(iter_changed(connector._query_answer, connector._cdc_answer, entity, since, page_size,
+                                       True, feed, include_open_second=True))
+
+
+def problem(record: object) -> str | None:
+    """Why a QuickBooks record must not be landed (dead-lettered instead), or None."""
+    if not isinstance(record, dict):
+        return f"not a JSON object but {type(record).__name__}"
+    record_id = record.get("Id")
+    if not isinstance(record_id, str) or not record_id:
+        return "missing Id"
+    updated = (record.get("MetaData") or {}).get("LastUpdatedTime")
+    if not isinstance(updated, str):
+        return "missing MetaData.LastUpdatedTime"
+    return None

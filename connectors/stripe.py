@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import stripe
 from pyrate_limiter import Limiter, Rate
 
 from connectors import stripe_changes
-from connectors.cursors import Change, ChangeFeed, Cursor
+from connectors.cursors import Change, ChangeFeed, Cursor, is_after
 from connectors.http_session import ResponseStats, session_trusting
 from connectors.rate_limit import account_key, limiter_for, stripe_rates_name
 from connectors.retry import call_with_retries, retry_after_seconds
+from connectors.stripe_entities import BY_NAME, StripeEntity, is_deletion, routes
 
 T = TypeVar("T")
 
@@ -127,12 +128,20 @@ class StripeConnector:
         return invoice
 
     # -- incremental reads ---------------------------------------------------------------------
-    def iter_events(self, after_cursor: Cursor | None, page_size: int = 100) -> ChangeFeed:
+    def _raw_list(self, path: str) -> Callable[[dict], dict]:
+        return lambda params: self._client.raw_request("get", path, **params).data
+
+    def probe_events(self) -> stripe_changes.EventsProbe:
+        """One `limit=1` events read: Stripe's clock for the retention check and the floor of the next cursor."""
+        return stripe_changes.probe_events(self._call_list, self._raw_list("/v1/events"))
+
+    def iter_events(self, after_cursor: Cursor | None, page_size: int = 100,
+                    probe: stripe_changes.EventsProbe | None = None) -> ChangeFeed:
         """Events after the (created, event id) cursor, oldest first (see connectors.stripe_changes); commit
         `feed.cursor` once consumed. Raises CursorGap when the cursor is older than Stripe keeps events."""
         feed = ChangeFeed(after_cursor)
-        return feed.feed_from(stripe_changes.iter_events(self._call_list, self._client.v1.events.list,
-                                                         after_cursor, feed, page_size))
+        return feed.feed_from(stripe_changes.iter_events(self._call_list, self._raw_list("/v1/events"),
+                                                         after_cursor, feed, page_size, probe=probe))
 
     def changed_objects(self, events) -> Iterator[Change]:
         """Each object the events touched, once, re-read from its own endpoint at our pinned API version;
@@ -147,8 +156,8 @@ class StripeConnector:
             kind = event["data"]["object"].get("object", "")
             position = (event["created"], event["id"])
             retrieve = self._retrievers().get(kind)
-            if event["type"].endswith(".deleted") or retrieve is None:
-                if event["type"].endswith(".deleted"):
+            if is_deletion(event["type"]) or retrieve is None:
+                if is_deletion(event["type"]):
                     yield Change(position, {"id": object_id, "object": kind, "deleted": True}, deleted=True)
                 continue
             try:
@@ -160,6 +169,69 @@ class StripeConnector:
                 continue
             record = fresh.to_dict()
             yield Change(position, record, deleted=bool(record.get("deleted")))
+
+    def changed_by_entity(self, events: Iterable[Change], cursors: Mapping[str, Cursor | None]
+                          ) -> dict[str, list[Change]]:
+        """The landed objects the events changed, per entity (connectors.stripe_entities.routes), each once
+        and re-read as plain JSON at our pinned version, a list endpoint's shape; deletes as tombstones.
+        An event at or before an entity's own cursor is skipped for that entity: it was landed already."""
+        latest_change: dict[tuple[str, str], tuple[Cursor, bool]] = {}
+        for change in events:
+            for name, object_id, deleted in routes(change.record):
+                if name in cursors and is_after(change.position, cursors[name]):
+                    latest_change.pop((name, object_id), None)
+                    latest_change[(name, object_id)] = (change.position, deleted)
+        found: dict[str, list[Change]] = {name: [] for name in cursors}
+        for (name, object_id), (position, deleted) in latest_change.items():
+            record = None if deleted else self.retrieve(BY_NAME[name], object_id)
+            if record is None:
+                found[name].append(Change(position, {"id": object_id, "object": name, "deleted": True}, deleted=True))
+            else:
+                found[name].append(Change(position, record))
+        return found
+
+    def retrieve(self, entity: StripeEntity, object_id: str) -> dict | None:
+        """One object as plain JSON with all of its embedded list; None when Stripe no longer has it."""
+        try:
+            record = self._call(lambda: self._client.raw_request("get", f"{entity.path}/{object_id}").data,
+                                f"{entity.name} read")
+        except stripe.InvalidRequestError as error:
+            if error.http_status != 404:
+                raise
+            return None
+        if record.get("deleted"):
+            return None  # Stripe answers a deleted customer with {"id", "object", "deleted": true}
+        return self._complete(entity, record)
+
+    def _complete(self, entity: StripeEntity, record: dict) -> dict:
+        embedded = entity.embedded
+        if embedded is None or not isinstance(record.get("id"), str):
+            return record
+        listed = record.get(embedded.field)
+        if not isinstance(listed, dict) or not listed.get("has_more"):
+            return record
+        # Stripe embeds only the first entries; the rest come from the list's own endpoint.
+        params: dict[str, Any] = {"limit": 100, **{key: value.format(id=record["id"])
+                                                  for key, value in embedded.params}}
+        every = self._pages(embedded.path.format(id=record["id"]), params, f"{entity.name} {embedded.field}")
+        record[embedded.field] = {**listed, "data": list(every), "has_more": False}
+        return record
+
+    def list_in_windows(self, entity: StripeEntity, start: int | None = None, end: int | None = None,
+                        window_count: int = 8, workers: int = 8, page_size: int = 100) -> list[dict]:
+        """A full read of `entity`: `created` windows over [start, end) read concurrently, merged, no duplicates,
+        each record with all of its embedded list. `end` defaults to a day past our clock (pass Stripe's clock
+        when it runs ahead: objects stamped later would be missed)."""
+        end = end if end is not None else int(time.time()) + 86_400
+        start = start if start is not None else stripe_changes.STRIPE_EPOCH
+        listed = stripe_changes.list_in_windows(self._call_list, self._raw_list(entity.path), start, end,
+                                                window_count, workers, page_size, dict(entity.list_params))
+        return [self._complete(entity, record) for record in listed]
+
+    def list_created_since(self, entity: StripeEntity, second: int, page_size: int = 100) -> list[dict]:
+        """Every `entity` object created at or after `second` (entities Stripe sends no events for)."""
+        params = {**dict(entity.list_params), "limit": page_size, "created": {"gte": second}}
+        return [self._complete(entity, record) for record in self._pages(entity.path, params, f"{entity.name} list")]
 
     def _retrievers(self) -> dict[str, Callable[[str], Any]]:
         v1 = self._client.v1
@@ -173,10 +245,7 @@ class StripeConnector:
                                   workers: int = 8, page_size: int = 100) -> list[dict]:
         """First sync of customers: `created` windows over [start, end) read concurrently, merged, no duplicates.
         `end` defaults to a day past our clock (objects stamped by a vendor clock running ahead are kept)."""
-        end = end if end is not None else int(time.time()) + 86_400
-        start = start if start is not None else stripe_changes.STRIPE_EPOCH
-        return stripe_changes.list_in_windows(self._call_list, self._client.v1.customers.list, start, end,
-                                              window_count, workers, page_size)
+        return self.list_in_windows(BY_NAME["customer"], start, end, window_count, workers, page_size)
 
     def _call_list(self, operation: Callable[[], T]) -> T:
         return self._call(operation, "list")

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from connectors.cursors import STRIPE_EVENTS_RETENTION, Change, ChangeFeed, Cursor, CursorGap, is_gap
+from connectors.cursors import STRIPE_EVENTS_RETENTION, Change, ChangeFeed, Cursor, CursorGap, is_gap, latest
 
 ListPage = Callable[[dict], object]  # params -> a stripe ListObject (data, has_more)
 STRIPE_EPOCH = 1_262_304_000  # 2010-01-01: no Stripe object is older
@@ -37,14 +38,15 @@ def windows(start: int, end: int, count: int) -> list[tuple[int, int]]:
 
 
 def pages(call: Callable[[Callable[[], object]], object], list_page: ListPage, params: dict) -> Iterator[dict]:
+    """Every object of a list, page by page; `list_page` answers plain JSON or an SDK ListObject (a dict too)."""
     params = dict(params)
     while True:
         page = call(lambda: list_page(params))
-        data = page.data  # type: ignore[attr-defined]
-        yield from (item.to_dict() for item in data)
-        if not page.has_more or not data:  # type: ignore[attr-defined]
+        data = page["data"]  # type: ignore[index]
+        yield from (item.to_dict() if hasattr(item, "to_dict") else item for item in data)
+        if not page.get("has_more") or not data:  # type: ignore[attr-defined]
             return
-        params["starting_after"] = data[-1].id
+        params["starting_after"] = data[-1]["id"]
 
 
 def list_in_windows(call, list_page: ListPage, start: int, end: int, window_count: int, workers: int,
@@ -58,20 +60,56 @@ def list_in_windows(call, list_page: ListPage, start: int, end: int, window_coun
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for rows in pool.map(read, windows(start, end, window_count)):
             for row in rows:
-                merged.setdefault(row["id"], row)
+                # A row without an id is kept (validation dead-letters it) rather than failing the read.
+                merged.setdefault(row.get("id") or f"(missing id {len(merged)})", row)
     return list(merged.values())
 
 
+def _now() -> int:
+    return int(datetime.now(UTC).timestamp())
+
+
+@dataclass(frozen=True)
+class EventsProbe:
+    """What one `limit=1` events read tells before a run reads anything else.
+
+    `vendor_now`: Stripe's clock as far as its answers show it (the newest event, or ours when that is
+    older), for the retention check. `floor`: a cursor every later change is after: the newest event's
+    second, or our clock less QUIET_MARGIN when that is newer, so a quiet account's cursor keeps up with
+    time instead of falling behind the 30 days of retention and looking like a gap. Stripe's clock is not
+    behind ours by more than the margin (and the sandbox clock is ours plus an offset that only grows).
+    """
+
+    vendor_now: int
+    floor: Cursor
+
+    def is_gap(self, cursor: Cursor) -> bool:
+        return is_gap(cursor[0], self.vendor_now, STRIPE_EVENTS_RETENTION)
+
+    def gap(self, stream: str, cursor: Cursor) -> CursorGap:
+        return CursorGap("stripe", stream, cursor[0], self.vendor_now, STRIPE_EVENTS_RETENTION)
+
+
+QUIET_MARGIN = 300
+
+
+def probe_events(call, list_events: ListPage, now: Callable[[], int] = _now) -> EventsProbe:
+    ours = now()
+    newest = [event["created"] for event in pages(call, list_events, {"limit": 1})][:1]
+    return EventsProbe(vendor_now=max([ours, *newest]), floor=(max([ours - QUIET_MARGIN, *newest]), ""))
+
+
 def iter_events(call, list_events: ListPage, after: Cursor | None, feed: ChangeFeed, page_size: int = 100,
-                now: Callable[[], int] = lambda: int(datetime.now(UTC).timestamp())) -> Iterator[Change]:
-    """Events after `after` (all retained ones when None), oldest first; raises CursorGap on a stale cursor."""
+                now: Callable[[], int] = _now, probe: EventsProbe | None = None) -> Iterator[Change]:
+    """Events after `after` (all retained ones when None), oldest first; raises CursorGap on a stale cursor.
+
+    Pass the run's `probe` when one was made already (it saves the request); the committed cursor is never
+    older than its floor."""
     params: dict = {"limit": page_size}
     if after is not None:
-        newest = list(pages(call, list_events, {"limit": 1}))[:1]
-        # Stripe's clock, as far as its answers show it: the newest event, or ours when that is older.
-        vendor_now = max([now()] + [event["created"] for event in newest])
-        if is_gap(after[0], vendor_now, STRIPE_EVENTS_RETENTION):
-            raise CursorGap("stripe", "events", after[0], vendor_now, STRIPE_EVENTS_RETENTION)
+        probe = probe or probe_events(call, list_events, now)
+        if probe.is_gap(after):
+            raise probe.gap("events", after)
         params["created"] = {"gte": after[0]}
     events = [event for event in pages(call, list_events, params)]
     events.sort(key=lambda event: event["created"])  # stable: newest-first order kept inside a second
@@ -82,3 +120,18 @@ def iter_events(call, list_events: ListPage, after: Cursor | None, feed: ChangeF
     if newest_second is not None:
         # The newest second is re-read next run (see the module docstring), so the cursor stops before it.
         feed.final_cursor = (newest_second, "")
+    if probe is not None:
+        feed.final_cursor = latest(feed.final_cursor, probe.floor)
+
+
+def created_cursor(records: list[dict], since: Cursor | None) -> Cursor | None:
+    """The next `created` cursor of an entity Stripe sends no events for (balance transactions).
+
+    They change once after creation (pending -> available), so the cursor stays at the oldest one still
+    pending: the next read lists every transaction created since then and lands each status change. With
+    none pending it is the newest second read (re-read next time: Stripe may add more to that second)."""
+    pending = [record["created"] for record in records if record.get("status") == "pending"]
+    if pending:
+        return (min(pending), "")
+    newest = [record["created"] for record in records if isinstance(record.get("created"), int)]
+    return latest(since, (max(newest), "")) if newest else since

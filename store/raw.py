@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from store.cursors import set_cursor
 from store.hashing import content_hash, to_jsonable
 from store.records import LandCounts
 from store.schema import raw_records
@@ -22,13 +23,16 @@ def chunked(items: list, size: int = CHUNK) -> Iterator[list]:
 
 
 def land_raw(
-    conn: sa.Connection, system: str, entity: str, records: Iterable[tuple[str, dict]], complete: bool = False
+    conn: sa.Connection, system: str, entity: str, records: Iterable[tuple[str, dict]], complete: bool = False,
+    present: Iterable[str] = (),
 ) -> LandCounts:
     """Insert new records, bump the version of changed ones, leave identical ones untouched.
 
     A record seen twice in one batch counts once; the last payload wins. With `complete=True` the
     batch is a full read of the stream, so a stored record it lacks was deleted at the source and
     is marked deleted (kept for audit, hidden from raw_payloads); a record that comes back is revived.
+    `present` names records the full read saw but does not land (rejected by validation): they are
+    not deleted, and their last good version stays.
     """
     latest: dict[str, Any] = {}
     for external_id, payload in records:
@@ -87,7 +91,7 @@ def land_raw(
                 changed_rows,
             )
             updated += len(changed_rows)
-    deleted = _mark_absent(conn, system, entity, set(latest), now) if complete else 0
+    deleted = _mark_absent(conn, system, entity, set(latest) | {str(i) for i in present}, now) if complete else 0
     return LandCounts(inserted=inserted, updated=updated, unchanged=unchanged, deleted=deleted)
 
 
@@ -141,3 +145,17 @@ def mark_deleted(conn: sa.Connection, system: str, entity: str, external_ids: It
             .values(deleted_at=utcnow())
         ).rowcount
     return marked
+
+
+def land_changes(
+    conn: sa.Connection, system: str, entity: str, records: Iterable[tuple[str, dict]], deleted: Iterable[str],
+    stream: str, cursor: tuple[int, str] | None, *, complete: bool = False, present: Iterable[str] = (),
+) -> LandCounts:
+    """Land a change feed's records and tombstones and move its cursor, all in the caller's transaction, so
+    the cursor never covers data that is not stored. The counts' `deleted` includes the tombstones marked."""
+    counts = land_raw(conn, system, entity, records, complete=complete, present=present)
+    marked = mark_deleted(conn, system, entity, deleted)
+    if cursor is not None:
+        set_cursor(conn, stream, *cursor)
+    return LandCounts(inserted=counts.inserted, updated=counts.updated, unchanged=counts.unchanged,
+                      deleted=counts.deleted + marked)
