@@ -13,7 +13,7 @@ from typing import Any
 from sandboxes.stripe import billing, discounts, money, objects
 from sandboxes.stripe.errors import StripeApiError, invalid_param, missing_param
 from sandboxes.stripe.events import previous_attributes
-from sandboxes.stripe.listing import list_endpoint
+from sandboxes.stripe.listing import history_page, list_endpoint
 from sandboxes.stripe.params import (
     currency,
     email,
@@ -214,17 +214,27 @@ def list_invoices(state: StripeState, params: Body, _: dict[str, str], __: int) 
     collection_method = optional_str(params, "collection_method")
     subscription_id = optional_str(params, "subscription")
     created_ok, due_ok = _created_filter(params), _created_filter(params, "due_date")
-    chosen = [
-        invoice for invoice in state.invoices.values()
-        if (status is None or invoice["status"] == status)
-        and (customer_id is None or invoice["customer"] == customer_id)
-        and (collection_method is None or invoice["collection_method"] == collection_method)
-        and (subscription_id is None or _invoice_subscription(invoice) == subscription_id)
-        and created_ok(invoice["created"] or 0)
-        and ("due_date" not in params or (invoice["due_date"] is not None and due_ok(invoice["due_date"])))
-    ]
-    page = paginate(newest_first(chosen), params, "/v1/invoices", "invoice")
-    page["data"] = [objects.render_invoice(invoice, state.lines.get(invoice["id"], [])) for invoice in page["data"]]
+
+    def keep(invoice: Body) -> bool:
+        return (
+            (status is None or invoice["status"] == status)
+            and (customer_id is None or invoice["customer"] == customer_id)
+            and (collection_method is None or invoice["collection_method"] == collection_method)
+            and (subscription_id is None or _invoice_subscription(invoice) == subscription_id)
+            and created_ok(invoice["created"] or 0)
+            and ("due_date" not in params or (invoice["due_date"] is not None and due_ok(invoice["due_date"])))
+        )
+
+    chosen = [invoice for invoice in state.invoices.values() if keep(invoice)]
+    if state.history is None:
+        page = paginate(newest_first(chosen), params, "/v1/invoices", "invoice")
+    else:
+        wanted = {name: value for name, value in (("customer", customer_id), ("subscription", subscription_id))
+                  if value is not None}
+        rows = state.history.rows_for(wanted)
+        page = history_page(state, "invoice", chosen, params, "/v1/invoices", "invoice", keep, sources=
+                            state.history.sources("invoice", rows, state.history.status_filter(status)))
+    page["data"] = [objects.render_invoice(invoice, state.lines_of(invoice["id"])) for invoice in page["data"]]
     return page
 
 

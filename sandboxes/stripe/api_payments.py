@@ -118,7 +118,7 @@ def retrieve_payment_intent(state: StripeState, _: Body, path: Path, __: int) ->
 
 def list_payment_intents(state: StripeState, params: Body, _: Path, __: int) -> Body:
     return list_endpoint(state.payment_intents.values(), params, "/v1/payment_intents", "payment_intent",
-                         equals=("customer",))
+                         equals=("customer",), state=state, kind="payment_intent")
 
 
 # -- charges, refunds, disputes ------------------------------------------------------------------------
@@ -130,8 +130,8 @@ def retrieve_charge(state: StripeState, _: Body, path: Path, __: int) -> Body:
 
 def list_charges(state: StripeState, params: Body, _: Path, __: int) -> Body:
     page = list_endpoint(state.charges.values(), params, "/v1/charges", "charge",
-                         equals=("customer", "payment_intent"), extra=("transfer_group",))
-    page["data"] = [state.rendered_charge(charge["id"]) for charge in page["data"]]
+                         equals=("customer", "payment_intent"), extra=("transfer_group",), state=state, kind="charge")
+    page["data"] = [state.charge_with_refunds(charge) for charge in page["data"]]
     return page
 
 
@@ -171,13 +171,17 @@ def update_refund(state: StripeState, params: Body, path: Path, now: int) -> Bod
 
 def list_refunds(state: StripeState, params: Body, _: Path, __: int) -> Body:
     return list_endpoint(state.refunds.values(), params, "/v1/refunds", "refund",
-                         equals=("charge", "payment_intent"))
+                         equals=("charge", "payment_intent"), state=state, kind="refund")
 
 
 def list_charge_refunds(state: StripeState, params: Body, path: Path, __: int) -> Body:
     money.require(state.charges, "charge", path["id"])
     refunds = [refund for refund in state.refunds.values() if refund["charge"] == path["id"]]
-    return list_endpoint(refunds, params, f"/v1/charges/{path['id']}/refunds", "refund", ranges=())
+    if state.history is None:
+        return list_endpoint(refunds, params, f"/v1/charges/{path['id']}/refunds", "refund", ranges=())
+    return list_endpoint(refunds, params, f"/v1/charges/{path['id']}/refunds", "refund", ranges=(), state=state,
+                         kind="refund", keep=lambda refund: refund["charge"] == path["id"],
+                         sources=state.history.sources("refund", state.history.rows_for({"charge": path["id"]})))
 
 
 def retrieve_dispute(state: StripeState, _: Body, path: Path, __: int) -> Body:
@@ -186,7 +190,7 @@ def retrieve_dispute(state: StripeState, _: Body, path: Path, __: int) -> Body:
 
 def list_disputes(state: StripeState, params: Body, _: Path, __: int) -> Body:
     return list_endpoint(state.disputes.values(), params, "/v1/disputes", "dispute",
-                         equals=("charge", "payment_intent"))
+                         equals=("charge", "payment_intent"), state=state, kind="dispute")
 
 
 def update_dispute(state: StripeState, params: Body, path: Path, now: int) -> Body:
@@ -245,8 +249,10 @@ def list_balance_transactions(state: StripeState, params: Body, _: Path, __: int
             raise invalid_param("payout", "Balance transaction history can only be filtered on automatic transfers, "
                                 "not manual.")
         items = [txn for txn in items if state.paid_out.get(txn["id"]) == payout_id]
+    sources = state.history.payout_sources(payout_id) if payout_id and state.history is not None else None
     return list_endpoint(items, params, "/v1/balance_transactions", "balance_transaction",
-                         equals=("type", "source", "currency"), extra=("payout",))
+                         equals=("type", "source", "currency"), extra=("payout",), state=state,
+                         kind="balance_transaction", sources=sources)
 
 
 def retrieve_balance_transaction(state: StripeState, _: Body, path: Path, __: int) -> Body:

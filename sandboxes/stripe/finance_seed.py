@@ -90,20 +90,48 @@ def seed_money(state: StripeState, now: int) -> None:
             net = seed_invoice.total - currencies.card_fee(seed_invoice.total, seed_invoice.currency)
             headroom[seed_invoice.currency] = headroom.get(seed_invoice.currency, 0) + net
     paid_count = 0
+    subscribed = []
     for index, account in enumerate(state.seed.accounts):
         invoices = by_customer.get(account.stripe_customer_id, [])
         customer = state.customers[account.stripe_customer_id]
         method = _card(state, customer)
         if invoices:
-            _subscription(state, index, customer, method, invoices, now)
+            subscribed.append((index, customer, _subscription(state, index, customer, method, invoices, now),
+                               invoices))
         for seed_invoice in invoices:
             if seed_invoice.status == "paid":
                 _payment(state, state.invoices[seed_invoice.stripe_id], method, paid_count, headroom)
                 paid_count += 1
+    if state.history_months > 0:
+        _year_of_history(state, subscribed, now)
     for txn in state.balance_transactions.values():
         if txn["available_on"] <= now:
             txn["status"] = "available"
     _payouts(state, now)
+
+
+def _year_of_history(state: StripeState, subscribed: list[tuple[int, Body, Body, list[SeedInvoice]]],
+                     now: int) -> None:
+    """The renewal invoices (and their payments) of the `history_months` before `now` (see history.py)."""
+    from sandboxes.stripe.history import History
+
+    made = History(state, state.history_months, now)
+    for index, customer, subscription, invoices in subscribed:
+        item = state.subscription_items["si_" + _suffix(customer["id"])]
+        rows = made.add_subscription(index, customer, subscription, state.prices[item["price"]],
+                                     invoices[0].created, len(invoices))
+        if not rows:
+            continue
+        first = min(made.row_created[row] for row in rows)
+        if first < subscription["start_date"]:  # renewals before the seeded invoices: it started earlier
+            subscription.update(created=first, start_date=first)
+            state.invoices[invoices[0].stripe_id]["billing_reason"] = "subscription_cycle"
+        latest = max(rows, key=made.row_created.__getitem__)
+        if made.row_created[latest] > invoices[-1].created:
+            subscription["latest_invoice"] = "in_" + made.suffix(latest)
+    made.settle()
+    state.attach_history(made)
+    made.materialize_eager()
 
 
 def _card(state: StripeState, customer: Body) -> Body:
@@ -117,7 +145,7 @@ def _card(state: StripeState, customer: Body) -> Body:
 
 
 def _subscription(state: StripeState, index: int, customer: Body, method: Body, invoices: list[SeedInvoice],
-                  now: int) -> None:
+                  now: int) -> Body:
     plan = PLANS[index % len(PLANS)][0]
     interval = "year" if index % 4 == 3 else "month"
     start = invoices[0].created
@@ -138,6 +166,7 @@ def _subscription(state: StripeState, index: int, customer: Body, method: Body, 
         invoice["billing_reason"] = "subscription_create" if position == 0 else "subscription_cycle"
         invoice["parent"] = {"quote_details": None, "subscription_details": {
             "metadata": {}, "subscription": subscription_id}, "type": "subscription_details"}
+    return subscription
 
 
 def _payment(state: StripeState, invoice: Body, method: Body, paid_index: int, headroom: dict[str, int]) -> None:
@@ -215,17 +244,26 @@ def _payouts(state: StripeState, now: int) -> None:
     """Daily automatic payouts per currency of everything available before today; a day whose net is not
     positive waits for the next day's payout of that currency."""
     today = now // DAY
-    by_currency_day: dict[str, dict[int, list[Body]]] = {}
+    # currency -> day -> [net, live transactions, seeded-history transactions (history.py), day, their net]
+    by_currency_day: dict[str, dict[int, list[Any]]] = {}
     for txn in state.balance_transactions.values():
         day = txn["available_on"] // DAY
         if day < today:
-            by_currency_day.setdefault(txn["currency"], {}).setdefault(day, []).append(txn)
+            entry = by_currency_day.setdefault(txn["currency"], {}).setdefault(day, [0, [], [], day, 0])
+            entry[0] += txn["net"]
+            entry[1].append(txn)
+    if state.history is not None:
+        for currency, day, net, ref in state.history.settled_transactions():
+            entry = by_currency_day.setdefault(currency, {}).setdefault(day, [0, [], [], day, 0])
+            entry[0] += net
+            entry[2].append(ref)
+            entry[4] += net
     for currency, days in sorted(by_currency_day.items()):
-        groups: list[tuple[int, list[Body]]] = []
-        carried: list[Body] = []
+        groups: list[tuple[int, list[list[Any]]]] = []
+        carried: list[list[Any]] = []
         for day in sorted(days):
-            carried.extend(days[day])
-            if sum(txn["net"] for txn in carried) > 0:
+            carried.append(days[day])
+            if sum(entry[0] for entry in carried) > 0:
                 groups.append((day, carried))
                 carried = []
         # Refunds or disputes after the last positive day: settle them in the last payouts rather than leave
@@ -233,15 +271,20 @@ def _payouts(state: StripeState, now: int) -> None:
         while carried and groups:
             day, grouped = groups.pop()
             carried = grouped + carried
-            if sum(txn["net"] for txn in carried) > 0:
+            if sum(entry[0] for entry in carried) > 0:
                 groups.append((day, carried))
                 carried = []
         for day, grouped in groups:
-            _payout(state, currency, (day + 1) * DAY, sum(txn["net"] for txn in grouped), grouped, now)
+            payout_id = _payout(state, currency, (day + 1) * DAY, sum(entry[0] for entry in grouped),
+                                [txn for entry in grouped for txn in entry[1]], now)
+            if state.history is not None:
+                state.history.paid_out_in(payout_id, currency, [entry[3] for entry in grouped],
+                                          [ref for entry in grouped for ref in entry[2]],
+                                          sum(entry[4] for entry in grouped))
     state.last_payout_day = today
 
 
-def _payout(state: StripeState, currency: str, created: int, amount: int, grouped: list[Body], now: int) -> None:
+def _payout(state: StripeState, currency: str, created: int, amount: int, grouped: list[Body], now: int) -> str:
     payout_id = objects.stable_id("po_", currency, created)
     txn = _add_txn(state, "txn_" + _suffix(payout_id), created, amount=-amount, currency=currency, fee=0,
                    source=payout_id, kind="payout", category="payout", description="STRIPE PAYOUT",
@@ -259,3 +302,4 @@ def _payout(state: StripeState, currency: str, created: int, amount: int, groupe
     state.payouts[payout_id] = payout
     for grouped_txn in [*grouped, txn]:
         state.paid_out[grouped_txn["id"]] = payout_id
+    return payout_id

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from itertools import islice
+from typing import TYPE_CHECKING, Any
 
-from sandboxes.stripe.errors import invalid_param
+from sandboxes.stripe import history as seeded_history
+from sandboxes.stripe import objects
+from sandboxes.stripe.errors import invalid_param, missing
 from sandboxes.stripe.params import optional_int, optional_str, reject_unknown
-from sandboxes.stripe.state import newest_first, paginate
+from sandboxes.stripe.state import StripeState, newest_first, page_limit, paginate
+
+if TYPE_CHECKING:
+    from sandboxes.stripe.history import Source
 
 LIST_PARAMS = {"limit", "starting_after", "ending_before"}
 _COMPARISONS = {"gt": int.__gt__, "gte": int.__ge__, "lt": int.__lt__, "lte": int.__le__}
@@ -39,9 +45,15 @@ def list_endpoint(
     ranges: Iterable[str] = ("created",),
     extra: Iterable[str] = (),
     choices: dict[str, set[str]] | None = None,
+    state: StripeState | None = None,
+    kind: str | None = None,
+    keep: Callable[[dict[str, Any]], bool] | None = None,
+    sources: list[Source] | None = None,
 ) -> dict[str, Any]:
     """Filter (`equals` params must match the same-named field exactly; `ranges` take created-style
-    bounds), order newest first and page. `extra` names params the caller handled itself."""
+    bounds), order newest first and page. `extra` names params the caller handled itself. With `state`
+    and `kind`, the seeded history's objects of that kind are listed too (filtered by the same rules and
+    by `keep`, which the caller's own filters need)."""
     equals, ranges = list(equals), list(ranges)
     reject_unknown(params, LIST_PARAMS | set(equals) | set(ranges) | set(extra))
     wanted = {}
@@ -53,12 +65,67 @@ def list_endpoint(
                 raise invalid_param(name, f"Invalid {name}: must be one of {', '.join(sorted(allowed))}")
             wanted[name] = value
     checks = [(name, range_filter(params, name)) for name in ranges if name in params]
-    chosen = [
-        item for item in items
-        if all(_field_text(item.get(name)) == value for name, value in wanted.items())
-        and all(check(item.get(name)) for name, check in checks)
-    ]
-    return paginate(newest_first(chosen), params, url, object_name)
+
+    def matches(item: dict[str, Any]) -> bool:
+        return all(_field_text(item.get(name)) == value for name, value in wanted.items()) \
+            and all(check(item.get(name)) for name, check in checks) and (keep is None or keep(item))
+
+    chosen = [item for item in items if matches(item)]
+    if state is None or kind is None or state.history is None:
+        return paginate(newest_first(chosen), params, url, object_name)
+    return history_page(state, kind, chosen, params, url, object_name, matches, sources=sources,
+                        rows=state.history.rows_for(wanted))
+
+
+def created_bounds(params: dict[str, Any]) -> tuple[int | None, int | None]:
+    """The inclusive (floor, ceiling) of `created` a list asks for, to skip seeded rows before building them."""
+    bound = params.get("created")
+    if isinstance(bound, str):
+        exact = optional_int(params, "created")
+        return exact, exact
+    if not isinstance(bound, dict):
+        return None, None
+    floor = ceiling = None
+    if "gte" in bound:
+        floor = optional_int(bound, "gte")
+    if "gt" in bound:
+        floor = max(floor or -(2**62), (optional_int(bound, "gt") or 0) + 1)
+    if "lte" in bound:
+        ceiling = optional_int(bound, "lte")
+    if "lt" in bound:
+        ceiling = min(ceiling if ceiling is not None else 2**62, (optional_int(bound, "lt") or 0) - 1)
+    return floor, ceiling
+
+
+def history_page(state: StripeState, kind: str, live: list[dict[str, Any]], params: dict[str, Any], url: str,
+                 object_name: str, keep: Callable[[dict[str, Any]], bool], *, rows: Any = None,
+                 sources: list[Source] | None = None) -> dict[str, Any]:
+    """One list page over the live objects (already filtered) and the seeded history's objects of `kind`
+    (filtered by `keep`), newest first, with Stripe's cursors: only the rows the page needs are built."""
+    history = state.history
+    assert history is not None
+    limit = page_limit(params)
+    store = history.store(kind)
+    chosen_sources = sources if sources is not None else history.sources(kind, rows)
+    floor, ceiling = created_bounds(params)
+
+    def cursor(param: str) -> tuple[int, str]:
+        object_id = params[param]
+        item = store.peek(object_id) if isinstance(store, seeded_history.SeededStore) else store.get(object_id)
+        if item is None:
+            raise missing(object_name, object_id, param=param)
+        return item.get("created") or 0, item["id"]
+
+    if params.get("ending_before") and not params.get("starting_after"):
+        newer = list(islice(seeded_history.merged(
+            live, chosen_sources, store, below=None, above=cursor("ending_before"), descending=False, floor=floor,
+            ceiling=ceiling, keep=keep), limit + 1))
+        return objects.list_object(newer[:limit][::-1], len(newer) > limit, url)
+    below = cursor("starting_after") if params.get("starting_after") else None
+    older = list(islice(seeded_history.merged(
+        live, chosen_sources, store, below=below, above=None, descending=True, floor=floor, ceiling=ceiling,
+        keep=keep), limit + 1))
+    return objects.list_object(older[:limit], len(older) > limit, url)
 
 
 def _field_text(value: Any) -> Any:

@@ -182,9 +182,14 @@ def refresh_availability(state: StripeState, now: int) -> None:
 
 def balance(state: StripeState) -> Body:
     totals: dict[str, dict[str, int]] = {}
+    history = state.history
     for txn in state.balance_transactions.values():
+        if history is not None and history.is_virtual(txn["id"]) and history.paid_out(txn["id"]) is not None:
+            continue  # counted in virtual_net below (a seeded-history transaction someone read)
         bucket = totals.setdefault(txn["currency"], {"available": 0, "pending": 0})
         bucket[txn["status"]] += txn["net"]
+    for currency, net in (history.virtual_net.items() if history is not None else ()):
+        totals.setdefault(currency, {"available": 0, "pending": 0})["available"] += net
     currencies_seen = sorted(totals) or ["usd"]
     def entries(kind: str) -> list[Body]:
         return [{"amount": totals.get(c, {}).get(kind, 0), "currency": c,
@@ -195,8 +200,15 @@ def balance(state: StripeState) -> Body:
 
 
 def available_amount(state: StripeState, currency: str) -> int:
-    return sum(txn["net"] for txn in state.balance_transactions.values()
-               if txn["currency"] == currency and txn["status"] == "available")
+    total = sum(txn["net"] for txn in state.balance_transactions.values()
+                if txn["currency"] == currency and txn["status"] == "available")
+    history = state.history
+    if history is None:
+        return total
+    counted_twice = sum(txn["net"] for txn in state.balance_transactions.values()
+                        if txn["currency"] == currency and history.is_virtual(txn["id"])
+                        and history.paid_out(txn["id"]) is not None)
+    return total - counted_twice + history.virtual_net.get(currency, 0)
 
 
 def create_payout(state: StripeState, amount: int, currency: str, now: int, *, automatic: bool,

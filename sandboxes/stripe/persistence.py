@@ -55,7 +55,7 @@ def snapshot(sandbox: StripeSandbox) -> dict[str, Any]:
     the seed is ~100k objects, a session's changes a few hundred."""
     state = sandbox.state
     with state.lock:
-        seeded = StripeState(state.seed, now=state.seeded_at)
+        seeded = StripeState(state.seed, now=state.seeded_at, history_months=state.history_months)
         try:
             return _snapshot(sandbox, seeded)
         finally:

@@ -99,8 +99,9 @@ def _error_response(error: StripeApiError, request_id: str) -> Response:
 class StripeSandbox(ServedSandbox):
     def __init__(self, seed: SeedData, tls: LocalCA | None = None, port: int = 0, *,
                  rate_limit_per_second: float | None = TEST_MODE_PER_SECOND,
-                 webhook_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS) -> None:
-        self.state = StripeState(seed)
+                 webhook_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS, history_months: int = 0) -> None:
+        # history_months > 0: each seeded subscription also has its renewals of the months before the clock.
+        self.state = StripeState(seed, history_months=history_months)
         if len(seed.accounts) >= LARGE_SEED_ACCOUNTS:
             # The seeded account lives as long as the sandbox: keep full collections from walking it each time.
             # (Only here, not in StripeState: a snapshot's throwaway baseline must stay collectable.)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from sandboxes.stripe import objects
 from sandboxes.stripe.errors import StripeApiError, invalid_param
 from sandboxes.stripe.params import optional_int, optional_str, reject_unknown
 from sandboxes.stripe.state import StripeState, newest_first
@@ -122,8 +123,12 @@ def search_customers(state: StripeState, params: Body, _: Path, __: int) -> Body
 
 
 def search_invoices(state: StripeState, params: Body, _: Path, __: int) -> Body:
-    result = _search(list(state.invoices.values()), params, "invoices")
-    result["data"] = [state.rendered_invoice(invoice["id"]) for invoice in result["data"]]
+    invoices = list(state.invoices.values())
+    if state.history is not None:  # every seeded renewal too: a full scan, slow at large scales
+        invoices += [invoice for invoice in state.history.all_invoices()
+                     if not dict.__contains__(state.invoices, invoice["id"])]
+    result = _search(invoices, params, "invoices")
+    result["data"] = [objects.render_invoice(invoice, state.lines_of(invoice["id"])) for invoice in result["data"]]
     return result
 
 

@@ -16,6 +16,7 @@ from sandboxes.seed import SeedData, SeedInvoice
 from sandboxes.stripe import catalog_objects, finance_seed, objects
 from sandboxes.stripe.errors import StripeApiError, missing
 from sandboxes.stripe.events import EventLog
+from sandboxes.stripe.history import History, SeededStore
 from sandboxes.stripe.params import optional_int
 
 SECONDS_PER_DAY = 86_400
@@ -55,9 +56,17 @@ def _seed_invoice(seed_invoice: SeedInvoice, customer: dict[str, Any]) -> dict[s
     return invoice
 
 
+# The stores that hold seeded-history objects when history is on (history.py builds them on first read).
+HISTORY_STORES = {"invoices": "invoice", "lines": "lines", "payment_intents": "payment_intent",
+                  "charges": "charge", "balance_transactions": "balance_transaction",
+                  "invoice_payments": "invoice_payment", "refunds": "refund", "disputes": "dispute",
+                  "paid_out": "paid_out"}
+
+
 class StripeState:
-    def __init__(self, seed: SeedData, now: int | None = None) -> None:
+    def __init__(self, seed: SeedData, now: int | None = None, history_months: int = 0) -> None:
         self.seed = seed
+        self.history_months = history_months
         self.lock = threading.RLock()
         self.reset(now)
 
@@ -75,11 +84,15 @@ class StripeState:
 
     def _seed_account(self, now: int | None) -> None:
         self.ids = objects.IdFactory(self.seed.seed)
+        self.history: History | None = None  # the seeded year of renewals, when history_months > 0
         self.customers: dict[str, dict[str, Any]] = {}
         self.invoices: dict[str, dict[str, Any]] = {}
         self.lines: dict[str, list[dict[str, Any]]] = {}  # invoice id -> its lines, in the order added
         self.invoice_items: dict[str, dict[str, Any]] = {}
         self._reset_new_objects()
+        if self.history_months > 0:
+            for name, kind in HISTORY_STORES.items():
+                setattr(self, name, SeededStore(kind))
         for account in self.seed.accounts:
             self.customers[account.stripe_customer_id] = objects.new_customer(
                 account.stripe_customer_id, account.created, name=account.name, email=account.email,
@@ -95,6 +108,11 @@ class StripeState:
             customer["next_invoice_sequence"] += 1
         self.seeded_at = int(time.time()) if now is None else now  # snapshots diff against this seeding
         finance_seed.seed_money(self, self.seeded_at)
+
+    def attach_history(self, history: History) -> None:
+        self.history = history
+        for name in HISTORY_STORES:
+            getattr(self, name).history = history
 
     def _reset_new_objects(self) -> None:
         Store = dict[str, dict[str, Any]]
@@ -176,7 +194,16 @@ class StripeState:
         charge = self.charges.get(charge_id)
         if charge is None:
             raise missing("charge", charge_id)
-        refunds = newest_first([refund for refund in self.refunds.values() if refund["charge"] == charge_id])
+        return self.charge_with_refunds(charge)
+
+    def charge_with_refunds(self, charge: dict[str, Any]) -> dict[str, Any]:
+        charge_id = charge["id"]
+        refunds = [refund for refund in self.refunds.values() if refund["charge"] == charge_id]
+        if self.history is not None and not dict.__contains__(self.refunds, "re_" + charge_id[3:]):
+            seeded = self.refunds.peek("re_" + charge_id[3:])  # a seeded renewal's refund shares its suffix
+            if seeded is not None:
+                refunds.append(seeded)
+        refunds = newest_first(refunds)
         return {**charge, "refunds": objects.list_object(refunds[:10], len(refunds) > 10,
                                                          f"/v1/charges/{charge_id}/refunds")}
 
@@ -197,6 +224,12 @@ class StripeState:
         if found is None:
             raise missing("invoice", invoice_id)
         return found
+
+    def lines_of(self, invoice_id: str) -> list[dict[str, Any]]:
+        """An invoice's lines without keeping a seeded-history invoice's lines built (list pages)."""
+        if isinstance(self.lines, SeededStore):
+            return self.lines.peek(invoice_id) or []
+        return self.lines.get(invoice_id, [])
 
     def rendered_invoice(self, invoice_id: str) -> dict[str, Any]:
         return objects.render_invoice(self.invoice(invoice_id), self.lines.get(invoice_id, []))
@@ -249,14 +282,19 @@ def newest_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: (item.get("created") or 0, item["id"]), reverse=True)
 
 
-def paginate(ordered: list[dict[str, Any]], params: dict[str, Any], url: str, object_name: str) -> dict[str, Any]:
-    """Stripe cursor pagination over an already ordered list: limit, starting_after, ending_before."""
+def page_limit(params: dict[str, Any]) -> int:
     limit = optional_int(params, "limit")
     if limit is None:
         limit = 10
     if not 1 <= limit <= 100:
         raise StripeApiError(400, f"Invalid limit: must be between 1 and 100 (got {limit})",
                              code="parameter_invalid_integer", param="limit", replayable=False)
+    return limit
+
+
+def paginate(ordered: list[dict[str, Any]], params: dict[str, Any], url: str, object_name: str) -> dict[str, Any]:
+    """Stripe cursor pagination over an already ordered list: limit, starting_after, ending_before."""
+    limit = page_limit(params)
     ids = [item["id"] for item in ordered]
     starting_after, ending_before = params.get("starting_after"), params.get("ending_before")
     if starting_after:
