@@ -41,9 +41,22 @@ class Filter:
         return " ".join([_property(self.name), self.operator, quote(self.value)])
 
 
+@dataclass(frozen=True)
+class In:
+    """`name IN ('a', 'b')`: one query finds a whole batch's worth of records."""
+
+    name: str
+    values: tuple[str, ...]
+
+    def render(self) -> str:
+        if not self.values:
+            raise ValueError("IN needs at least one value")
+        return f"{_property(self.name)} IN ({', '.join(quote(value) for value in self.values)})"
+
+
 def select(
     entity: str,
-    where: Sequence[Filter] = (),
+    where: Sequence[Filter | In] = (),
     order_by: str | Sequence[str] | None = None,
     descending: bool = False,
     start_position: int | None = None,

@@ -2,7 +2,8 @@
 
 Reads page through the query endpoint (STARTPOSITION/MAXRESULTS); writes go through the SDK's
 create/update/delete calls with a `requestid`, so a retried write is replayed by QuickBooks instead
-of being applied twice. Payloads are plain dicts with Decimal money, sent as exact JSON numbers.
+of being applied twice; `batch` sends up to 30 writes in one call under one requestid. Every update is
+sparse. Payloads are plain dicts with Decimal money, sent as exact JSON numbers.
 Faults surface as the SDK's exceptions (quickbooks.exceptions.*), carrying QuickBooks' error code.
 """
 
@@ -25,7 +26,7 @@ from connectors import quickbooks_changes
 from connectors.cursors import ChangeFeed, Cursor
 from connectors.http_session import PinnedOAuth2Session, ResponseStats, configure, session_trusting
 from connectors.oauth_tokens import INTUIT_TOKEN_URL, RotatingTokens, TokenStore
-from connectors.qbo_query import Filter, quote, select
+from connectors.qbo_query import Filter, In, quote, select
 from connectors.rate_limit import account_key, limiter_for
 from connectors.retry import call_with_retries, is_transport_error
 
@@ -33,6 +34,7 @@ __all__ = ["QuickBooksConnector", "quote"]
 
 MAX_REQUEST_ID_LENGTH = 50  # QuickBooks rejects longer requestid values
 MAX_PAGE_SIZE = 1000  # QuickBooks caps MAXRESULTS at 1000
+MAX_BATCH_ITEMS = 30  # QuickBooks' limit of BatchItemRequests per batch call
 RETRYABLE_CODES = frozenset({3001, 10000})  # throttled (429); system failure (5xx)
 
 T = TypeVar("T")
@@ -64,6 +66,24 @@ def _check_request_id(request_id: str) -> str:
     if not request_id or len(request_id) > MAX_REQUEST_ID_LENGTH:
         raise ValueError(f"requestid must be 1..{MAX_REQUEST_ID_LENGTH} characters, got {len(request_id or '')}")
     return request_id
+
+
+def sparse(payload: dict) -> dict:
+    """An update body as Concord sends every update: sparse, so properties it does not name stay as they are.
+
+    A full update would blank every property left out, including those a bookkeeper set in QuickBooks."""
+    if payload.get("sparse") is False:
+        raise ValueError("Concord sends only sparse updates: a full update would erase fields it does not own")
+    if "Id" not in payload or "SyncToken" not in payload:
+        raise ValueError("an update needs Id and SyncToken")
+    return {**payload, "sparse": True}
+
+
+def _sparse_item(item: dict) -> dict:
+    if item.get("operation") != "update":
+        return item
+    entity = next(key for key in item if key not in ("bId", "operation"))
+    return {**item, entity: sparse(item[entity])}
 
 
 def _is_expired_token(error: AuthorizationException) -> bool:
@@ -198,6 +218,8 @@ class QuickBooksConnector:
             start += page_size
 
     def _write(self, entity: str, payload: dict, request_id: str, kind: str) -> dict:
+        if kind == "update":
+            payload = sparse(payload)
         body = encode_payload(payload)
         request_id = _check_request_id(request_id)
         send = {
@@ -206,6 +228,31 @@ class QuickBooksConnector:
             "delete": self.client.delete_object,
         }[kind]
         return self._call(lambda: send(entity, body, request_id=request_id))[entity]
+
+    def batch(self, items: list[dict], request_id: str) -> list[dict]:
+        """POST .../batch with up to 30 BatchItemRequests; the BatchItemResponses, one per bId, in no set order.
+
+        The batch call carries `request_id`, so a batch retried after a lost answer is replayed whole.
+        A Fault on one item is in that item's response; only a Fault on the whole call raises."""
+        if not 1 <= len(items) <= MAX_BATCH_ITEMS:
+            raise ValueError(f"a batch holds 1..{MAX_BATCH_ITEMS} items, got {len(items)}")
+        body = encode_payload({"BatchItemRequest": [_sparse_item(item) for item in items]})
+        request_id = _check_request_id(request_id)
+        url = f"{self.client.api_url}/company/{self.client.company_id}/batch"
+        return self._call(lambda: self.client.post(url, body, request_id=request_id))["BatchItemResponse"]
+
+    def find_in(self, entity: str, name: str, values: list[str]) -> list[dict]:
+        """Every `entity` whose property `name` is one of `values` (one query per 100 values)."""
+        found: list[dict] = []
+        distinct = list(dict.fromkeys(values))
+        for start in range(0, len(distinct), 100):
+            chunk = tuple(distinct[start:start + 100])
+            statement = select(entity, [In(name, chunk)], max_results=MAX_PAGE_SIZE)
+            found += self.query(statement).get(entity, [])
+        return found
+
+    def get_object(self, entity: str, object_id: str) -> dict:
+        return self._call(lambda: self.client.get_single_object(entity, object_id))[entity]
 
     # ---- reads ------------------------------------------------------------------------------
     def iter_customers(self, page_size: int = MAX_PAGE_SIZE, changed_since: datetime | None = None) -> Iterator[dict]:
@@ -266,15 +313,22 @@ class QuickBooksConnector:
         return self._write("Customer", payload, request_id, "create")
 
     def update_customer(self, payload: dict, request_id: str) -> dict:
-        """Full update, or sparse when payload has "sparse": True; needs Id and current SyncToken."""
+        """Sparse update (only the properties given); needs Id and the current SyncToken."""
         return self._write("Customer", payload, request_id, "update")
 
     def create_invoice(self, payload: dict, request_id: str) -> dict:
         return self._write("Invoice", payload, request_id, "create")
 
     def update_invoice(self, payload: dict, request_id: str) -> dict:
-        """Full update, or sparse when payload has "sparse": True; needs Id and current SyncToken."""
+        """Sparse update (only the properties given); needs Id and the current SyncToken."""
         return self._write("Invoice", payload, request_id, "update")
+
+    def create(self, entity: str, payload: dict, request_id: str) -> dict:
+        return self._write(entity, payload, request_id, "create")
+
+    def update(self, entity: str, payload: dict, request_id: str) -> dict:
+        """Sparse update of any entity (only the properties given); needs Id and the current SyncToken."""
+        return self._write(entity, payload, request_id, "update")
 
     def delete_invoice(self, invoice_id: str, sync_token: str, request_id: str) -> None:
         self._write("Invoice", {"Id": invoice_id, "SyncToken": sync_token}, request_id, "delete")

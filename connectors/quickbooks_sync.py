@@ -1,24 +1,31 @@
 """Write canonical customers, invoices and payments to QuickBooks through the outbox.
 
 Planning decides what QuickBooks lacks and stores one outbox row per write, with its idempotency
-key, before any call. Pushing sends each pending row with that key as `requestid`, so QuickBooks
-replays instead of writing twice, and looks the record up first, so a retry after QuickBooks'
-replay window (or after a crash between the call and `mark_done`) still finds the earlier write.
+key and generation, before any call. Pushing takes the pending rows 30 at a time: it looks every one
+up in QuickBooks first (one query per 30, by DisplayName or by the "stripe:<id>" private note), so a
+retry after QuickBooks' replay window, or after a crash between the call and `mark_done`, finds the
+earlier write instead of repeating it; the rest go out as one batch call (connectors.quickbooks_batch)
+or, with batch_size 1, one create per row with its own requestid. A Fault fails only its own row;
+a row that has failed `hub.max_attempts` times goes to the dead letters with the fault as its reason.
+Records whose owned fields changed since Concord wrote them get sparse updates
+(connectors.quickbooks_updates).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from quickbooks.exceptions import QuickbooksException
-
-from connectors.outbox_keys import idempotency_key
-from connectors.quickbooks import QuickBooksConnector
-from mappings.canonical import Customer, Invoice
+from connectors import quickbooks_batch
+from connectors.outbox_keys import idempotency_key, new_generation
+from connectors.quickbooks import MAX_BATCH_ITEMS, QuickBooksConnector
+from connectors.quickbooks_batch import Write, chunks
+from connectors.quickbooks_updates import plan_updates, send_updates, update_write
+from mappings.canonical import Customer, Invoice, MappingError
 from mappings.quickbooks import customer_to_quickbooks, invoice_to_quickbooks, payment_to_quickbooks
 from store.hub import Hub
+from store.records import OutboxRow
 
 log = logging.getLogger("concord.sync.quickbooks")
 
@@ -26,8 +33,11 @@ SYSTEM = "quickbooks"
 STRIPE_NOTE_PREFIX = "stripe:"
 # Invoices in these Stripe states are not (yet) accounting documents.
 UNSYNCED_INVOICE_STATUSES = frozenset({"draft"})
+# One write per call unless the caller asks for batches (up to MAX_BATCH_ITEMS).
+DEFAULT_BATCH_SIZE = 1
 
 Progress = Callable[[str], None]
+Finished = tuple[OutboxRow, str, str | None]  # (row, QuickBooks Id, link reason or None)
 
 
 @dataclass
@@ -35,8 +45,10 @@ class PushCounts:
     planned: int = 0
     written: int = 0
     adopted: int = 0  # found already in QuickBooks (earlier crashed write, or made by a person)
+    updated: int = 0  # sparse updates of owned fields that changed
     waiting: int = 0  # cannot go yet (e.g. its customer is not in QuickBooks)
     failed: int = 0
+    dead_lettered: int = 0  # failed for the last allowed time: now in the dead letters
     errors: list[str] = field(default_factory=list)
 
     def as_metadata(self) -> dict[str, int]:
@@ -44,8 +56,10 @@ class PushCounts:
             "planned": self.planned,
             "written": self.written,
             "adopted": self.adopted,
+            "updated": self.updated,
             "waiting": self.waiting,
             "failed": self.failed,
+            "dead_lettered": self.dead_lettered,
         }
 
 
@@ -54,7 +68,7 @@ def _enqueue(hub: Hub, entity: str, canonical_key: str, record: dict) -> bool:
     existing = hub.outbox_row(key)
     if existing is not None:
         return False
-    hub.enqueue(SYSTEM, entity, "create", canonical_key, key, {"record": record})
+    hub.enqueue(SYSTEM, entity, "create", canonical_key, key, {"record": record, "generation": new_generation()})
     return True
 
 
@@ -68,14 +82,16 @@ def plan_customers(hub: Hub) -> int:
     )
 
 
+def _synced_invoices(hub: Hub) -> list[Invoice]:
+    return [invoice for invoice in hub.invoices() if invoice.status not in UNSYNCED_INVOICE_STATUSES]
+
+
 def plan_invoices(hub: Hub) -> int:
     """Queue an invoice create for every unsynced invoice, and a payment for every paid one."""
     invoice_links = hub.links("invoice", SYSTEM)
     payment_links = hub.links("payment", SYSTEM)
     planned = 0
-    for invoice in hub.invoices():
-        if invoice.status in UNSYNCED_INVOICE_STATUSES:
-            continue
+    for invoice in _synced_invoices(hub):
         if invoice.stripe_id not in invoice_links:
             planned += _enqueue(hub, "invoice", invoice.stripe_id, invoice.as_dict())
         if invoice.status == "paid" and invoice.stripe_id not in payment_links:
@@ -83,96 +99,226 @@ def plan_invoices(hub: Hub) -> int:
     return planned
 
 
-def _fail(hub: Hub, counts: PushCounts, row, error: str) -> None:
+# ---- sending and recording -----------------------------------------------------------------------
+
+
+def _fail(hub: Hub, counts: PushCounts, row: OutboxRow, error: str, attempt: int) -> None:
     hub.mark_failed(row.id, error)
     counts.failed += 1
     counts.errors.append(f"{row.entity} {row.canonical_key}: {error}")
-    log.error("QuickBooks %s write for %s failed: %s", row.entity, row.canonical_key, error)
+    log.error("QuickBooks %s %s for %s failed (attempt %d): %s", row.entity, row.operation, row.canonical_key,
+              attempt, error)
+    if attempt >= hub.max_attempts:
+        hub.dead_letter(SYSTEM, row.entity, row.canonical_key, f"{row.operation} failed {attempt} times: {error}",
+                        row.payload.get("record"))
+        counts.dead_lettered += 1
 
 
-def _customer_payload(hub: Hub, qb: QuickBooksConnector, customer: Customer) -> tuple[dict, dict | None]:
-    """The payload to create, and the QuickBooks customer already holding that name, if free to adopt.
+def _send(hub: Hub, qb: QuickBooksConnector, writes: Sequence[Write], rejected: Sequence[tuple[OutboxRow, str]],
+          counts: PushCounts, batch_size: int, reason: str | None) -> None:
+    """Count the attempts, send, then record every outcome: done with its link, or failed."""
+    attempts = {row.id: row.attempts + 1 for row in [write.row for write in writes] + [row for row, _ in rejected]}
+    hub.mark_attempts(list(attempts))
+    for row, error in rejected:  # refused before any call (e.g. a mapping error)
+        _fail(hub, counts, row, error, attempts[row.id])
+    if not writes:
+        return
+    outcomes = (send_updates if writes[0].operation == "update" else quickbooks_batch.send)(
+        qb, writes, batch_size, attempts)
+    done: list[Finished] = []
+    for outcome in outcomes:
+        if outcome.ok:
+            done.append((outcome.write.row, str(outcome.obj["Id"]), reason))
+        else:
+            _fail(hub, counts, outcome.write.row, outcome.error, attempts[outcome.write.row.id])
+    hub.finish_writes(done)
+    if writes[0].operation == "update":
+        counts.updated += len(done)
+    else:
+        counts.written += len(done)
 
-    DisplayName is unique in QuickBooks. A same-named customer that is linked to another Stripe
-    customer is not ours to adopt: this one gets its Stripe id appended to stay distinct.
-    """
-    payload = customer_to_quickbooks(customer)
-    existing = qb.find_customer_by_display_name(payload["DisplayName"])
-    if existing is None:
-        return payload, None
-    owner = hub.reverse_lookup("customer", SYSTEM, existing["Id"])
-    if owner in (None, customer.stripe_id):
-        return payload, existing
-    payload = customer_to_quickbooks(customer, disambiguate=True)
-    return payload, qb.find_customer_by_display_name(payload["DisplayName"])
+
+def _create_rows(hub: Hub, entity: str) -> list[OutboxRow]:
+    return [row for row in hub.pending(SYSTEM, entity) if row.operation == "create"]
 
 
-def push_customers(hub: Hub, qb: QuickBooksConnector, progress: Progress | None = None) -> PushCounts:
-    counts = PushCounts(planned=plan_customers(hub))
-    rows = hub.pending(SYSTEM, "customer")
-    for index, row in enumerate(rows, start=1):
+def _by_note(qb: QuickBooksConnector, qb_entity: str, stripe_ids: list[str]) -> dict[str, dict]:
+    """QuickBooks objects carrying "stripe:<id>" as PrivateNote, by that Stripe id (one query)."""
+    if not stripe_ids:
+        return {}
+    found: dict[str, dict] = {}
+    for obj in qb.find_in(qb_entity, "PrivateNote", [STRIPE_NOTE_PREFIX + stripe_id for stripe_id in stripe_ids]):
+        found.setdefault(obj["PrivateNote"][len(STRIPE_NOTE_PREFIX):], obj)
+    return found
+
+
+# ---- customers ---------------------------------------------------------------------------------
+
+
+def _by_name(qb: QuickBooksConnector, names: list[str]) -> dict[str, dict]:
+    return {obj["DisplayName"]: obj for obj in qb.find_in("Customer", "DisplayName", names)} if names else {}
+
+
+def _push_customer_chunk(hub: Hub, qb: QuickBooksConnector, rows: Sequence[OutboxRow], counts: PushCounts,
+                         batch_size: int) -> None:
+    """DisplayName is unique in QuickBooks. A same-named customer nobody else is linked to is adopted; one
+    linked to another Stripe customer (or claimed by an earlier row of this chunk) is not ours, so this one
+    gets its Stripe id appended to stay distinct, as customer_to_quickbooks(disambiguate=True) writes it."""
+    links = hub.links("customer", SYSTEM)
+    owners = {qb_id: key for key, qb_id in links.items()}
+    finished: list[Finished] = []
+    writes: list[Write] = []
+    claimed: set[str] = set()  # DisplayNames and Ids taken by earlier rows of this chunk
+
+    def place(row: OutboxRow, customer: Customer, payload: dict, existing: dict | None) -> bool:
+        if existing is not None and owners.get(existing["Id"]) in (None, customer.stripe_id) \
+                and existing["Id"] not in claimed:
+            claimed.add(existing["Id"])
+            finished.append((row, existing["Id"], "adopted_by_display_name"))
+            return True
+        if existing is None and payload["DisplayName"] not in claimed:
+            claimed.add(payload["DisplayName"])
+            writes.append(Write(row, "Customer", "create", payload))
+            return True
+        return False
+
+    todo = []
+    for row in rows:
         customer = Customer(**row.payload["record"])
-        hub.mark_attempt(row.id)
-        try:
-            payload, existing = _customer_payload(hub, qb, customer)
-            if existing is not None:
-                counts.adopted += 1
-                qb_id, reason = existing["Id"], "adopted_by_display_name"
-            else:
-                qb_id = qb.create_customer(payload, request_id=row.idempotency_key)["Id"]
-                counts.written += 1
-                reason = "created_by_concord"
-        except QuickbooksException as exc:
-            _fail(hub, counts, row, f"QuickBooks fault {getattr(exc, 'error_code', '')}: {exc}")
-            continue
-        hub.link("customer", customer.stripe_id, SYSTEM, qb_id, reason=reason)
-        hub.mark_done(row.id, qb_id)
-        if progress and index % 25 == 0:
-            progress(f"customers: {index}/{len(rows)} pushed to QuickBooks")
+        if customer.stripe_id in links:  # written by an earlier row
+            finished.append((row, links[customer.stripe_id], None))
+        else:
+            todo.append((row, customer, customer_to_quickbooks(customer)))
+    found = _by_name(qb, [payload["DisplayName"] for _, _, payload in todo])
+    second = [(row, customer) for row, customer, payload in todo
+              if not place(row, customer, payload, found.get(payload["DisplayName"]))]
+    distinct = [(row, customer, customer_to_quickbooks(customer, disambiguate=True)) for row, customer in second]
+    found = _by_name(qb, [payload["DisplayName"] for _, _, payload in distinct])
+    for row, customer, payload in distinct:
+        existing = found.get(payload["DisplayName"])
+        if not place(row, customer, payload, existing):  # taken by someone else: QuickBooks will say 6240
+            writes.append(Write(row, "Customer", "create", payload))
+    counts.adopted += len(finished)
+    hub.finish_writes(finished)
+    _send(hub, qb, writes, [], counts, batch_size, "created_by_concord")
+
+
+def _customer_body(record: dict) -> dict:
+    return customer_to_quickbooks(Customer(**record))
+
+
+def push_customers(hub: Hub, qb: QuickBooksConnector, progress: Progress | None = None,
+                   batch_size: int = DEFAULT_BATCH_SIZE) -> PushCounts:
+    counts = PushCounts(planned=plan_customers(hub))
+    rows = _create_rows(hub, "customer")
+    for done, chunk in enumerate(chunks(rows, MAX_BATCH_ITEMS), start=1):
+        _push_customer_chunk(hub, qb, chunk, counts, batch_size)
+        if progress:
+            progress(f"customers: {min(done * MAX_BATCH_ITEMS, len(rows))}/{len(rows)} pushed to QuickBooks")
+    counts.planned += plan_customer_updates(hub, qb)
+    _push_updates(hub, qb, "customer", "Customer", _customer_body, counts, batch_size)
     return counts
 
 
-def push_invoices(hub: Hub, qb: QuickBooksConnector, progress: Progress | None = None) -> PushCounts:
-    """Push invoices first, then the payments that apply to them."""
-    counts = PushCounts(planned=plan_invoices(hub))
-    rows = hub.pending(SYSTEM, "invoice") + hub.pending(SYSTEM, "payment")
-    item_ref = qb.service_item_ref() if rows else None
-    for index, row in enumerate(rows, start=1):
+def plan_customer_updates(hub: Hub, qb: QuickBooksConnector) -> int:
+    """Queue a sparse update for every linked customer whose owned fields changed since Concord wrote it."""
+    return plan_updates(hub, qb, SYSTEM, "customer", "Customer", [customer.as_dict() for customer in hub.customers()],
+                        lambda record: record["stripe_id"], _customer_body)
+
+
+# ---- invoices and payments -----------------------------------------------------------------------
+
+
+def _push_invoice_chunk(hub: Hub, qb: QuickBooksConnector, rows: Sequence[OutboxRow], counts: PushCounts,
+                        batch_size: int) -> None:
+    customer_links = hub.links("customer", SYSTEM)
+    own_links = hub.links(rows[0].entity, SYSTEM)
+    invoice_links = own_links if rows[0].entity == "invoice" else hub.links("invoice", SYSTEM)
+    finished: list[Finished] = []
+    todo = []
+    for row in rows:
         invoice = Invoice.from_dict(row.payload["record"])
-        customer_ref = hub.lookup("customer", invoice.customer_stripe_id, SYSTEM)
-        if customer_ref is None:
+        customer_ref = customer_links.get(invoice.customer_stripe_id)
+        invoice_ref = invoice_links.get(invoice.stripe_id)
+        if invoice.stripe_id in own_links:
+            finished.append((row, own_links[invoice.stripe_id], None))
+        elif customer_ref is None or (row.entity == "payment" and invoice_ref is None):
             counts.waiting += 1
-            log.warning("invoice %s waits: its customer %s is not in QuickBooks yet",
+            log.warning("%s %s waits: its customer %s (or its invoice) is not in QuickBooks yet", row.entity,
                         invoice.stripe_id, invoice.customer_stripe_id)
+        else:
+            todo.append((row, invoice, customer_ref, invoice_ref))
+    qb_entity = "Invoice" if rows[0].entity == "invoice" else "Payment"
+    found = _by_note(qb, qb_entity, [invoice.stripe_id for _, invoice, _, _ in todo])
+    writes: list[Write] = []
+    rejected: list[tuple[OutboxRow, str]] = []
+    for row, invoice, customer_ref, invoice_ref in todo:
+        existing = found.get(invoice.stripe_id)
+        if existing is not None:
+            finished.append((row, existing["Id"], "found_by_stripe_note"))
             continue
-        hub.mark_attempt(row.id)
         try:
-            if row.entity == "invoice":
-                qb_id, adopted = _write_invoice(qb, invoice, customer_ref, item_ref, row.idempotency_key)
-            else:
-                invoice_ref = hub.lookup("invoice", invoice.stripe_id, SYSTEM)
-                if invoice_ref is None:
-                    counts.waiting += 1
-                    continue
-                payment = payment_to_quickbooks(invoice, invoice_ref, customer_ref)
-                qb_id, adopted = qb.create_payment(payment, request_id=row.idempotency_key)["Id"], False
-        except QuickbooksException as exc:
-            _fail(hub, counts, row, f"QuickBooks fault {getattr(exc, 'error_code', '')}: {exc}")
+            body = (invoice_to_quickbooks(invoice, customer_ref, qb.service_item_ref()) if qb_entity == "Invoice"
+                    else payment_to_quickbooks(invoice, invoice_ref, customer_ref))
+        except MappingError as exc:
+            rejected.append((row, f"cannot map for QuickBooks: {exc}"))
             continue
-        counts.adopted += adopted
-        counts.written += not adopted
-        hub.link(row.entity, invoice.stripe_id, SYSTEM, qb_id,
-                 reason="found_by_stripe_note" if adopted else "created_by_concord")
-        hub.mark_done(row.id, qb_id)
-        if progress and index % 25 == 0:
-            progress(f"invoices: {index}/{len(rows)} pushed to QuickBooks")
+        writes.append(Write(row, qb_entity, "create", body))
+    counts.adopted += sum(reason is not None for _, _, reason in finished)
+    hub.finish_writes(finished)
+    _send(hub, qb, writes, rejected, counts, batch_size, "created_by_concord")
+
+
+def push_invoices(hub: Hub, qb: QuickBooksConnector, progress: Progress | None = None,
+                  batch_size: int = DEFAULT_BATCH_SIZE) -> PushCounts:
+    """Push invoices first, then the payments that apply to them, then updates of changed invoices."""
+    counts = PushCounts(planned=plan_invoices(hub))
+    for entity in ("invoice", "payment"):
+        rows = _create_rows(hub, entity)
+        for done, chunk in enumerate(chunks(rows, MAX_BATCH_ITEMS), start=1):
+            _push_invoice_chunk(hub, qb, chunk, counts, batch_size)
+            if progress:
+                progress(f"{entity}s: {min(done * MAX_BATCH_ITEMS, len(rows))}/{len(rows)} pushed to QuickBooks")
+    counts.planned += plan_invoice_updates(hub, qb)
+    _push_updates(hub, qb, "invoice", "Invoice", _invoice_body(hub, qb), counts, batch_size)
     return counts
 
 
-def _write_invoice(qb: QuickBooksConnector, invoice: Invoice, customer_ref: str, item_ref: dict,
-                   request_id: str) -> tuple[str, bool]:
-    existing = qb.find_invoice_by_private_note(STRIPE_NOTE_PREFIX + invoice.stripe_id)
-    if existing is not None:
-        return existing["Id"], True
-    created = qb.create_invoice(invoice_to_quickbooks(invoice, customer_ref, item_ref), request_id=request_id)
-    return created["Id"], False
+def _invoice_body(hub: Hub, qb: QuickBooksConnector) -> Callable[[dict], dict]:
+    customer_links = hub.links("customer", SYSTEM)
+
+    def body(record: dict) -> dict:
+        return invoice_to_quickbooks(Invoice.from_dict(record), customer_links[record["customer_stripe_id"]],
+                                     qb.service_item_ref())
+
+    return body
+
+
+def plan_invoice_updates(hub: Hub, qb: QuickBooksConnector) -> int:
+    """Queue a sparse update for every linked invoice whose owned fields changed since Concord wrote it."""
+    customer_links = hub.links("customer", SYSTEM)
+    records = [invoice.as_dict() for invoice in _synced_invoices(hub) if invoice.customer_stripe_id in customer_links]
+    return plan_updates(hub, qb, SYSTEM, "invoice", "Invoice", records, lambda record: record["stripe_id"],
+                        _invoice_body(hub, qb))
+
+
+# ---- updates -----------------------------------------------------------------------------------
+
+
+def _push_updates(hub: Hub, qb: QuickBooksConnector, entity: str, qb_entity: str, body_of, counts: PushCounts,
+                  batch_size: int) -> None:
+    rows = [row for row in hub.pending(SYSTEM, entity) if row.operation == "update"]
+    for chunk in chunks(rows, MAX_BATCH_ITEMS):
+        writes, finished, rejected = [], [], []
+        for row in chunk:
+            try:
+                write = update_write(row, qb_entity, body_of)
+            except (MappingError, KeyError) as exc:
+                rejected.append((row, f"cannot map for QuickBooks: {exc}"))
+                continue
+            if write is None:
+                finished.append((row, row.payload["qb_id"], None))
+            else:
+                writes.append(write)
+        hub.finish_writes(finished)
+        _send(hub, qb, writes, rejected, counts, batch_size, None)

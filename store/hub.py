@@ -161,6 +161,24 @@ class Hub:
         with self.transaction() as conn:
             outbox.mark_attempt(conn, outbox_id)
 
+    def mark_attempts(self, outbox_ids: list[int]) -> None:
+        """Count one attempt on each row, in one transaction (a batch about to be sent)."""
+        with self.transaction() as conn:
+            outbox.mark_attempts(conn, outbox_ids)
+
+    def finish_writes(self, done: Iterable[tuple[OutboxRow, str, str | None]]) -> None:
+        """For a batch that landed, in one transaction: each (row, external id, link reason) links the row's
+        record in the cross-reference (reason None: no new link, e.g. an update) and marks the row done."""
+        with self.transaction() as conn:
+            for row, external_id, reason in done:
+                if reason is not None:
+                    xref.link(conn, row.entity, row.canonical_key, row.system, external_id, reason)
+                outbox.mark_done(conn, row.id, external_id)
+
+    def latest_done_payloads(self, system: str, entity: str) -> dict[str, dict[str, Any]]:
+        with self.transaction() as conn:
+            return outbox.latest_done_payloads(conn, system, entity)
+
     def mark_done(self, outbox_id: int, external_id: str | None) -> None:
         with self.transaction() as conn:
             outbox.mark_done(conn, outbox_id, external_id)

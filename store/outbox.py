@@ -95,6 +95,21 @@ def mark_attempt(conn: sa.Connection, outbox_id: int) -> None:
     _update(conn, outbox_id, attempts=outbox.c.attempts + 1)
 
 
+def mark_attempts(conn: sa.Connection, outbox_ids: list[int]) -> None:
+    """mark_attempt for a whole batch of rows in one statement."""
+    if outbox_ids:
+        conn.execute(sa.update(outbox).where(outbox.c.id.in_(outbox_ids))
+                     .values(attempts=outbox.c.attempts + 1, updated_at=utcnow()))
+
+
+def latest_done_payloads(conn: sa.Connection, system: str, entity: str) -> dict[str, dict[str, Any]]:
+    """canonical_key -> payload of its most recent done row: what was last written (or adopted) for it."""
+    query = (sa.select(outbox.c.canonical_key, outbox.c.payload)
+             .where(outbox.c.system == system, outbox.c.entity == entity, outbox.c.status == "done")
+             .order_by(outbox.c.id))
+    return {key: payload for key, payload in conn.execute(query).tuples()}
+
+
 def mark_done(conn: sa.Connection, outbox_id: int, external_id: str | None) -> None:
     _update(conn, outbox_id, status="done", external_id=external_id, last_error=None)
 
