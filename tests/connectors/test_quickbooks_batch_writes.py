@@ -254,7 +254,8 @@ def test_updates_are_sparse_and_leave_fields_concord_does_not_own(hub, qb, contr
     assert (counts.updated, counts.written, counts.failed) == (1, 0, 0)
     [(path, body)] = sent
     assert path.endswith("/customer")
-    assert body == {"Id": qb_id, "SyncToken": "1", "sparse": True, "PrimaryEmailAddr": {"Address": "billing@example.com"}}
+    assert body == {"Id": qb_id, "SyncToken": "1", "sparse": True,
+                    "PrimaryEmailAddr": {"Address": "billing@example.com"}}
     now = qb.get_customer(qb_id)
     assert now["PrimaryEmailAddr"]["Address"] == "billing@example.com" and now["PrimaryPhone"] == phone
     assert now["DisplayName"] == person.name
