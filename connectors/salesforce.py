@@ -10,6 +10,10 @@ second one; many records go 200 at a time through sObject Collections (salesforc
 With OAuth settings (token URL, client id/secret, and username/password for the password flow), a
 session that timed out (401 INVALID_SESSION_ID) is renewed once and the call retried; every page of
 a query is its own call, so a session expiring in the middle of a long read is renewed too.
+
+Every call is retried (jittered backoff, connectors/retry.py) when the connection fails, the body
+arrives cut short or Salesforce answers 5xx: reads are safe to repeat, and every write this connector
+makes is an upsert by external id, so a retry after a lost answer writes nothing twice.
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import requests
-from simple_salesforce import Salesforce, SalesforceExpiredSession, format_soql
+from simple_salesforce import Salesforce, SalesforceExpiredSession, SalesforceGeneralError, format_soql
 from simple_salesforce.format import format_external_id
 
 from connectors import salesforce_bulk, salesforce_changes, salesforce_collections
 from connectors.cursors import Change, ChangeFeed, Cursor
 from connectors.http_session import ResponseStats, session_trusting
+from connectors.retry import call_with_retries, is_transport_error
 from connectors.salesforce_bulk import BulkPolling
 from connectors.salesforce_collections import LockRetry, UpsertOutcome
 
@@ -64,13 +69,16 @@ class SalesforceConnector:
         bulk_page_size: int = 50_000,
         bulk_polling: BulkPolling | None = None,
         lock_retry: LockRetry | None = None,
+        retry_attempts: int = 4,
+        retry_wait: float = 0.5,
     ) -> None:
         """`batch_size` (200..2000) asks Salesforce for that many records per page of a query.
 
         A full read (`changes(sobject, None)`) of more than `bulk_threshold` records (None: never) runs
         as a Bulk API 2.0 query job, polled as `bulk_polling` says and read `bulk_page_size` records
         (maxRecords) per page. `lock_retry` says how often and how patiently a collection upsert retries
-        the records Salesforce could not lock (UNABLE_TO_LOCK_ROW).
+        the records Salesforce could not lock (UNABLE_TO_LOCK_ROW). A call failing in transport or with
+        a 5xx is sent up to `retry_attempts` times, waiting from `retry_wait` seconds up.
 
         `client_id`/`client_secret` enable session renewal: the password flow when `username` and
         `password` (with the security token appended) are given, else the client-credentials flow.
@@ -96,6 +104,7 @@ class SalesforceConnector:
         self._query_headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else {}
         self._bulk_threshold, self._bulk_page_size = bulk_threshold, bulk_page_size
         self._bulk_polling, self._lock_retry = bulk_polling or BulkPolling(), lock_retry or LockRetry()
+        self._retry_attempts, self._retry_wait = retry_attempts, retry_wait
 
     def _build_client(self, session_id: str) -> Salesforce:
         return Salesforce(
@@ -109,7 +118,12 @@ class SalesforceConnector:
 
     # ---- session renewal --------------------------------------------------------------------
     def _call(self, operation: Callable[[Salesforce], T]) -> T:
-        """Run `operation` on the client; on an expired session renew once (if configured) and retry."""
+        """Run `operation` on the client, retried on transport failures and 5xx; an expired session is
+        renewed once (if configured) and the operation run again."""
+        return call_with_retries(lambda: self._call_once(operation), _retryable, attempts=self._retry_attempts,
+                                 initial_wait=self._retry_wait, what="Salesforce call")
+
+    def _call_once(self, operation: Callable[[Salesforce], T]) -> T:
         client = self._client
         if self._oauth is not None and not client.session_id:
             client = self._renew(client)
@@ -264,6 +278,10 @@ def _checked_sobject(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name or ""):
         raise ValueError(f"not a Salesforce sObject name: {name!r}")
     return name
+
+
+def _retryable(error: BaseException) -> bool:
+    return is_transport_error(error) or (isinstance(error, SalesforceGeneralError) and error.status >= 500)
 
 
 def _readable(described: list[dict[str, Any]]) -> list[str]:

@@ -15,7 +15,8 @@ Bulk API 2.0 refuses compound address and geolocation fields (their components a
 loses speed with ORDER BY (no PK chunking), so the query has none: a full read is one snapshot,
 consumed whole, and its cursor is the newest (SystemModstamp, Id) in it whatever the order.
 
-Every call goes through the connector's `call`, i.e. its pinned, counted session and session renewal.
+Every call goes through the connector's `call`, i.e. its pinned, counted session, session renewal and
+retries; a results page is only taken when it holds as many records as its Sforce-NumberOfRecords says.
 """
 
 from __future__ import annotations
@@ -89,13 +90,25 @@ def query_records(call: Call, soql: str, types: dict[str, str], *, include_delet
         params: dict[str, Any] = {"maxRecords": page_size}
         if locator:
             params["locator"] = locator
-        page = call(lambda client, params=params: _send(client, "GET", f"query/{job_id}/results", params=params,
-                                                        accept="text/csv"))
-        yield from parse_csv(page.content.decode("utf-8"), types)
-        locator = page.headers.get("Sforce-Locator", "null")
+        records, locator = call(lambda client, params=params: _page(client, job_id, params, types))
+        yield from records
         if not locator or locator == "null":
             break
     _delete(call, job_id)
+
+
+class IncompletePage(requests.exceptions.ChunkedEncodingError):
+    """A results page held fewer records than its Sforce-NumberOfRecords: cut short, so read it again
+    (a locator can be read as often as needed while the job exists)."""
+
+
+def _page(client: Salesforce, job_id: str, params: dict[str, Any], types: dict[str, str]) -> tuple[list, str]:
+    page = _send(client, "GET", f"query/{job_id}/results", params=params, accept="text/csv")
+    records = list(parse_csv(page.content.decode("utf-8"), types))
+    expected = page.headers.get("Sforce-NumberOfRecords", "")
+    if expected.isdigit() and int(expected) != len(records):
+        raise IncompletePage(f"Bulk API job {job_id}: a results page held {len(records)} of {expected} records")
+    return records, page.headers.get("Sforce-Locator", "null")
 
 
 def _wait_until_complete(call: Call, job_id: str, polling: BulkPolling, sleep: Callable[[float], None]) -> None:

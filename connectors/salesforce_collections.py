@@ -9,7 +9,8 @@ is reported as one, with Salesforce's error codes and messages. A request Salesf
 UNABLE_TO_LOCK_ROW means another transaction held the row: it is worth trying again, so those records
 (and only those) are sent again, with exponential backoff, up to `LockRetry.attempts` sends in all.
 Upsert by external id is idempotent, so a call lost in transport or answered 5xx is retried whole
-(connectors/retry.py) without writing anything twice.
+(the connector's `call` does so, connectors/retry.py) without writing anything twice; a record the
+lost first attempt created then reports created false.
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from simple_salesforce import SalesforceGeneralError, SalesforceMalformedRequest
+from simple_salesforce import SalesforceMalformedRequest
 
-from connectors.retry import call_with_retries, is_transport_error
 from connectors.salesforce_bulk import Call
 
 MAX_PER_CALL = 200  # the documented limit of one sObject Collections call
@@ -105,19 +105,13 @@ def _send(call: Call, sobject: str, external_id_field: str, records: list[dict[s
     ]}
     path = f"composite/sobjects/{sobject}/{external_id_field}"
     try:
-        answers = call_with_retries(
-            lambda: call(lambda client: client.restful(path, method="PATCH", data=dumps(body))),
-            _retryable, what=f"Salesforce upsert of {len(records)} {sobject}")
+        answers = call(lambda client: client.restful(path, method="PATCH", data=dumps(body)))
     except SalesforceMalformedRequest as error:  # refused as a whole: nothing in it was written
         return [{"success": False, "errors": _request_errors(error.content)}] * len(records)
     if not isinstance(answers, list) or len(answers) != len(records):
         raise RuntimeError(f"Salesforce answered {len(records)} {sobject} upserts with "
                            f"{len(answers) if isinstance(answers, list) else 'no'} results")
     return answers
-
-
-def _retryable(error: BaseException) -> bool:
-    return is_transport_error(error) or (isinstance(error, SalesforceGeneralError) and error.status >= 500)
 
 
 def _request_errors(content: Any) -> list[dict[str, Any]]:

@@ -297,3 +297,51 @@ def test_decimal_values_travel_as_exact_json_numbers(sandbox, control):
     assert outcome.failed == []
     rows = sf._client.query("SELECT Balance__c FROM Account WHERE Name LIKE 'Dec %' ORDER BY Name")["records"]
     assert [row["Balance__c"] for row in rows] == [Decimal("1234567890.13"), Decimal("0.10")]
+
+
+# ---- faults on the way ---------------------------------------------------------------------------------------------
+
+
+def test_bulk_read_and_collection_upsert_land_exactly_once_under_the_flaky_profile(sandbox, control):
+    """Input: 450 planted Accounts, the 'flaky' fault profile (seed 3: 5xx, writes committed then the connection
+    dropped, bodies cut short), a Bulk first sync in pages of 10, then 450 new Accounts upserted. Expect faults to
+    have been injected and retried, every Account read once, and every upserted Account in the org exactly once."""
+    control.plant([{"Name": f"Flaky {n:03d}"} for n in range(450)])
+    control.post("/_sandbox/bulk", {"in_progress_polls": 1})
+    control.post("/_sandbox/fault-profile", {"profile": "flaky", "seed": 3})
+    try:
+        sf = connect(sandbox, bulk_threshold=100, bulk_page_size=10, retry_wait=0.01)
+        ids = [change.record["Id"] for change in sf.changes("Account", None, fields=["Id", "Name"])]
+        records = [{"Stripe_Customer_Id__c": f"cus_FLAKY{n:03d}", "Name": f"Upserted {n:03d}"} for n in range(450)]
+        outcome = sf.upsert_records("Account", "Stripe_Customer_Id__c", records)
+        injected = control.get("/_sandbox/fault-profile")["injected"]
+    finally:
+        control.post("/_sandbox/fault-profile", {"profile": "none"})
+    assert sum(injected.values()) > 0 and sf.response_stats.non_success > 0, injected
+    assert len(ids) == 462 == len(set(ids))
+    assert outcome.failed == [] and len(outcome.written) == 450
+    client = connect(sandbox)._client
+    assert client.query("SELECT COUNT() FROM Account WHERE Stripe_Customer_Id__c LIKE 'cus_FLAKY%'")["totalSize"] == 450
+
+
+def test_session_expiring_while_a_bulk_job_runs_is_renewed(sandbox, control):
+    """Input: jobs that take 60 s of sandbox clock, an OAuth-configured connector polling one, and the clock moved
+    3 hours (past the 2-hour session timeout) while it polls. Expect one renewal, one 401, and the read complete."""
+    import threading
+    import time
+
+    control.plant([{"Name": f"Expiring {n:03d}"} for n in range(450)])
+    control.post("/_sandbox/bulk", {"in_progress_seconds": 60})
+    oauth = control.get("/_sandbox/oauth")
+    sf = connect(sandbox, bulk_threshold=100, client_id=oauth["client_id"], client_secret=oauth["client_secret"])
+    feed = sf.changes("Account", None, fields=["Id"])
+    mover = threading.Timer(0.3, lambda: control.post("/_sandbox/clock", {"advance_seconds": 3 * 3600}))
+    started = time.monotonic()
+    mover.start()
+    try:
+        ids = [change.record["Id"] for change in feed]
+    finally:
+        mover.join()
+    assert time.monotonic() - started >= 0.3  # the job was still running when the clock moved
+    assert len(ids) == 462 and feed.complete
+    assert sf.renewals == 1 and sf.response_stats.by_status[401] == 1
