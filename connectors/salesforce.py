@@ -204,7 +204,8 @@ class SalesforceConnector:
         its own clock); iterating raises BulkJobError if the job fails.
         """
         name = _checked_sobject(sobject)
-        described = self._describe(name)
+        # Describe gives the field list, and the field types a Bulk read needs (full reads only).
+        described = self._describe(name) if not fields or since is None else []
         chosen = _checked_fields(fields) if fields else _readable(described)
         # Parent fields (Account.Name) come back nested from REST but flat from the Bulk API: REST for those.
         bulk = since is None and self._bulk_threshold is not None and not any("." in field for field in chosen) \
