@@ -1,10 +1,11 @@
-"""How much Concord's safe write path costs against bare SDK calls.
+"""How much Concord's safe write path costs against bare SDK calls, one by one and batched.
 
 Concord pushes customers, invoices and payments to QuickBooks through the outbox: each write is a
-stored row with its idempotency key, a lookup before create, and a link in the hub. The baseline
-makes the same creates straight through the connector (no outbox, no lookup, no hub). Both run in
-this process against fresh QuickBooks sandboxes on loopback, so the ratio is the overhead of the
-guarantees, not of the network.
+stored row with its idempotency key, a lookup before create (one IN query per 30 rows), and a link in
+the hub. It runs twice: one create per call (batch_size 1) and batched (30 items per batch call).
+The baseline makes the same creates straight through the connector, one SDK create per record (no
+outbox, no lookup, no hub). All three run in this process, each against a fresh QuickBooks sandbox
+on loopback, so the ratios are the cost (or saving) of Concord's path, not of the network.
 
     .venv/bin/python benchmarks/bench_quickbooks_push.py [--scale 10]
 """
@@ -16,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from connectors.quickbooks import QuickBooksConnector
+from connectors.quickbooks import MAX_BATCH_ITEMS, QuickBooksConnector
 from connectors.quickbooks_sync import push_customers, push_invoices
 from connectors.stripe import StripeConnector
 from mappings.quickbooks import customer_to_quickbooks, invoice_to_quickbooks, payment_to_quickbooks
@@ -38,19 +39,22 @@ def _canonical(env: dict[str, str]):
     return customers, invoices
 
 
-def run_concord(scale: int, workdir: Path) -> tuple[float, int]:
-    with start_sandboxes(["stripe", "quickbooks"], scale=scale, state_dir=workdir / "a",
+def run_concord(scale: int, workdir: Path, batch_size: int) -> tuple[float, int]:
+    with start_sandboxes(["stripe", "quickbooks"], scale=scale, state_dir=workdir / f"concord-{batch_size}",
                          vendor_limits=False) as sandboxes:
         env = sandboxes.environment()
         customers, invoices = _canonical(env)
-        hub = Hub(f"sqlite:///{workdir / 'hub.db'}")
+        hub = Hub(f"sqlite:///{workdir / f'hub-{batch_size}.db'}")
         hub.migrate()
         hub.upsert_customers(customers)
         hub.upsert_invoices(invoices)
         qb = _quickbooks(env)
         started = time.perf_counter()
-        written = push_customers(hub, qb).written + push_invoices(hub, qb).written
-        return time.perf_counter() - started, written
+        pushed = [push_customers(hub, qb, batch_size=batch_size), push_invoices(hub, qb, batch_size=batch_size)]
+        elapsed = time.perf_counter() - started
+        if any(counts.failed or counts.waiting for counts in pushed):
+            raise SystemExit(f"batch_size {batch_size}: {[counts.as_metadata() for counts in pushed]}")
+        return elapsed, sum(counts.written for counts in pushed)
 
 
 def run_baseline(scale: int, workdir: Path) -> tuple[float, int]:
@@ -81,13 +85,17 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         baseline_s, baseline_n = run_baseline(args.scale, Path(tmp))
-        concord_s, concord_n = run_concord(args.scale, Path(tmp))
+        single_s, single_n = run_concord(args.scale, Path(tmp), batch_size=1)
+        batched_s, batched_n = run_concord(args.scale, Path(tmp), batch_size=MAX_BATCH_ITEMS)
     print(f"scale {args.scale}: {baseline_n} QuickBooks writes (customers, invoices, payments)")
-    print(f"baseline (bare SDK creates):      {baseline_s:7.2f} s  {baseline_n / baseline_s:8.1f} writes/s")
-    print(f"concord (outbox, lookup, links):  {concord_s:7.2f} s  {concord_n / concord_s:8.1f} writes/s")
-    print(f"ratio concord/baseline time:      {concord_s / baseline_s:7.2f}x")
-    if concord_n != baseline_n:
-        raise SystemExit(f"write counts differ: concord {concord_n}, baseline {baseline_n}")
+    print(f"baseline (bare SDK create loop):       {baseline_s:7.2f} s  {baseline_n / baseline_s:8.1f} writes/s")
+    print(f"concord one by one (outbox, lookups):  {single_s:7.2f} s  {single_n / single_s:8.1f} writes/s")
+    print(f"concord batched ({MAX_BATCH_ITEMS} per batch call):    {batched_s:7.2f} s  "
+          f"{batched_n / batched_s:8.1f} writes/s")
+    print(f"ratio one-by-one/baseline time:        {single_s / baseline_s:7.2f}x")
+    print(f"ratio batched/baseline time:           {batched_s / baseline_s:7.2f}x")
+    if not single_n == batched_n == baseline_n:
+        raise SystemExit(f"write counts differ: one by one {single_n}, batched {batched_n}, baseline {baseline_n}")
 
 
 if __name__ == "__main__":

@@ -63,23 +63,16 @@ class PushCounts:
         }
 
 
-def _enqueue(hub: Hub, entity: str, canonical_key: str, record: dict) -> bool:
+def _create_row(entity: str, canonical_key: str, record: dict) -> tuple[str, str, str, str, str, dict]:
     key = idempotency_key(entity, "create", canonical_key)
-    existing = hub.outbox_row(key)
-    if existing is not None:
-        return False
-    hub.enqueue(SYSTEM, entity, "create", canonical_key, key, {"record": record, "generation": new_generation()})
-    return True
+    return SYSTEM, entity, "create", canonical_key, key, {"record": record, "generation": new_generation()}
 
 
 def plan_customers(hub: Hub) -> int:
     """Queue a create for every canonical customer QuickBooks does not have yet."""
     linked = hub.links("customer", SYSTEM)
-    return sum(
-        _enqueue(hub, "customer", customer.stripe_id, customer.as_dict())
-        for customer in hub.customers()
-        if customer.stripe_id not in linked
-    )
+    return hub.enqueue_many([_create_row("customer", customer.stripe_id, customer.as_dict())
+                             for customer in hub.customers() if customer.stripe_id not in linked])
 
 
 def _synced_invoices(hub: Hub) -> list[Invoice]:
@@ -90,13 +83,13 @@ def plan_invoices(hub: Hub) -> int:
     """Queue an invoice create for every unsynced invoice, and a payment for every paid one."""
     invoice_links = hub.links("invoice", SYSTEM)
     payment_links = hub.links("payment", SYSTEM)
-    planned = 0
+    rows = []
     for invoice in _synced_invoices(hub):
         if invoice.stripe_id not in invoice_links:
-            planned += _enqueue(hub, "invoice", invoice.stripe_id, invoice.as_dict())
+            rows.append(_create_row("invoice", invoice.stripe_id, invoice.as_dict()))
         if invoice.status == "paid" and invoice.stripe_id not in payment_links:
-            planned += _enqueue(hub, "payment", invoice.stripe_id, invoice.as_dict())
-    return planned
+            rows.append(_create_row("payment", invoice.stripe_id, invoice.as_dict()))
+    return hub.enqueue_many(rows)
 
 
 # ---- sending and recording -----------------------------------------------------------------------

@@ -153,6 +153,25 @@ class Hub:
                 raise
             return row
 
+    def enqueue_many(self, rows: list[tuple[str, str, str, str, str, dict[str, Any]]]) -> int:
+        """enqueue for many (system, entity, operation, canonical_key, idempotency_key, payload) in one
+        transaction; rows whose key exists stay unchanged. Returns how many were newly stored."""
+        with self.transaction() as conn:
+            known = outbox.existing_keys(conn, [row[4] for row in rows])
+        fresh = [row for row in rows if row[4] not in known]
+        try:
+            with self.transaction() as conn:
+                outbox.insert_outbox_rows(conn, fresh)
+            return len(fresh)
+        except sa.exc.IntegrityError:
+            # Another worker stored some of these keys meanwhile: go one by one, keeping its rows.
+            created = 0
+            for row in fresh:
+                if self.outbox_row(row[4]) is None:
+                    self.enqueue(*row)
+                    created += 1
+            return created
+
     def pending(self, system: str | None = None, entity: str | None = None) -> list[OutboxRow]:
         with self.transaction() as conn:
             return outbox.pending(conn, system, entity, self.max_attempts)
@@ -169,11 +188,12 @@ class Hub:
     def finish_writes(self, done: Iterable[tuple[OutboxRow, str, str | None]]) -> None:
         """For a batch that landed, in one transaction: each (row, external id, link reason) links the row's
         record in the cross-reference (reason None: no new link, e.g. an update) and marks the row done."""
+        done = list(done)
         with self.transaction() as conn:
             for row, external_id, reason in done:
                 if reason is not None:
                     xref.link(conn, row.entity, row.canonical_key, row.system, external_id, reason)
-                outbox.mark_done(conn, row.id, external_id)
+            outbox.mark_done_many(conn, [(row.id, external_id) for row, external_id, _ in done])
 
     def latest_done_payloads(self, system: str, entity: str) -> dict[str, dict[str, Any]]:
         with self.transaction() as conn:

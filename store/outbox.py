@@ -67,6 +67,29 @@ def insert_outbox_row(
     return row
 
 
+def existing_keys(conn: sa.Connection, idempotency_keys: list[str]) -> set[str]:
+    """Which of these idempotency keys already have a row (500 per query)."""
+    found: set[str] = set()
+    for start in range(0, len(idempotency_keys), 500):
+        chunk = idempotency_keys[start:start + 500]
+        found.update(conn.execute(sa.select(outbox.c.idempotency_key)
+                                  .where(outbox.c.idempotency_key.in_(chunk))).scalars())
+    return found
+
+
+def insert_outbox_rows(conn: sa.Connection, rows: list[tuple[str, str, str, str, str, dict[str, Any]]]) -> None:
+    """insert_outbox_row for many (system, entity, operation, canonical_key, idempotency_key, payload) at once;
+    raises IntegrityError if any key exists."""
+    if not rows:
+        return
+    now = utcnow()
+    conn.execute(sa.insert(outbox), [
+        {"system": system, "entity": entity, "operation": operation, "canonical_key": canonical_key,
+         "idempotency_key": key, "payload": to_jsonable(payload), "status": "pending", "attempts": 0,
+         "created_at": now, "updated_at": now}
+        for system, entity, operation, canonical_key, key, payload in rows])
+
+
 def pending(
     conn: sa.Connection, system: str | None = None, entity: str | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS
 ) -> list[OutboxRow]:
@@ -108,6 +131,15 @@ def latest_done_payloads(conn: sa.Connection, system: str, entity: str) -> dict[
              .where(outbox.c.system == system, outbox.c.entity == entity, outbox.c.status == "done")
              .order_by(outbox.c.id))
     return {key: payload for key, payload in conn.execute(query).tuples()}
+
+
+def mark_done_many(conn: sa.Connection, done: list[tuple[int, str | None]]) -> None:
+    """mark_done for many (outbox id, external id) pairs in one executemany."""
+    if done:
+        conn.execute(
+            sa.update(outbox).where(outbox.c.id == sa.bindparam("row_id"))
+            .values(status="done", external_id=sa.bindparam("ext_id"), last_error=None, updated_at=utcnow()),
+            [{"row_id": outbox_id, "ext_id": external_id} for outbox_id, external_id in done])
 
 
 def mark_done(conn: sa.Connection, outbox_id: int, external_id: str | None) -> None:
