@@ -225,14 +225,15 @@ def list_invoices(state: StripeState, params: Body, _: dict[str, str], __: int) 
             and ("due_date" not in params or (invoice["due_date"] is not None and due_ok(invoice["due_date"])))
         )
 
-    chosen = [invoice for invoice in state.invoices.values() if keep(invoice)]
     if state.history is None:
-        page = paginate(newest_first(chosen), params, "/v1/invoices", "invoice")
+        page = paginate(newest_first([invoice for invoice in state.invoices.values() if keep(invoice)]), params,
+                        "/v1/invoices", "invoice")
     else:
         wanted = {name: value for name, value in (("customer", customer_id), ("subscription", subscription_id))
                   if value is not None}
         rows = state.history.rows_for(wanted)
-        page = history_page(state, "invoice", chosen, params, "/v1/invoices", "invoice", keep, sources=
+        live = None if rows is None else [invoice for invoice in state.invoices.values() if keep(invoice)]
+        page = history_page(state, "invoice", live, params, "/v1/invoices", "invoice", keep, sources=
                             state.history.sources("invoice", rows, state.history.status_filter(status)))
     page["data"] = [objects.render_invoice(invoice, state.lines_of(invoice["id"])) for invoice in page["data"]]
     return page

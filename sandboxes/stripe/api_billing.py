@@ -241,7 +241,7 @@ def mark_uncollectible(state: StripeState, params: Body, path: Path, now: int) -
 
 
 def list_invoice_payments(state: StripeState, params: Body, _: Path, __: int) -> Body:
-    return list_endpoint(state.invoice_payments.values(), params, "/v1/invoice_payments", "invoice_payment",
+    return list_endpoint(state.invoice_payments, params, "/v1/invoice_payments", "invoice_payment",
                          equals=("invoice", "status"), ranges=("created",), state=state, kind="invoice_payment")
 
 

@@ -117,7 +117,7 @@ def retrieve_payment_intent(state: StripeState, _: Body, path: Path, __: int) ->
 
 
 def list_payment_intents(state: StripeState, params: Body, _: Path, __: int) -> Body:
-    return list_endpoint(state.payment_intents.values(), params, "/v1/payment_intents", "payment_intent",
+    return list_endpoint(state.payment_intents, params, "/v1/payment_intents", "payment_intent",
                          equals=("customer",), state=state, kind="payment_intent")
 
 
@@ -129,9 +129,9 @@ def retrieve_charge(state: StripeState, _: Body, path: Path, __: int) -> Body:
 
 
 def list_charges(state: StripeState, params: Body, _: Path, __: int) -> Body:
-    page = list_endpoint(state.charges.values(), params, "/v1/charges", "charge",
+    page = list_endpoint(state.charges, params, "/v1/charges", "charge",
                          equals=("customer", "payment_intent"), extra=("transfer_group",), state=state, kind="charge")
-    page["data"] = [state.charge_with_refunds(charge) for charge in page["data"]]
+    page["data"] = state.charges_with_refunds(page["data"])
     return page
 
 
@@ -170,7 +170,7 @@ def update_refund(state: StripeState, params: Body, path: Path, now: int) -> Bod
 
 
 def list_refunds(state: StripeState, params: Body, _: Path, __: int) -> Body:
-    return list_endpoint(state.refunds.values(), params, "/v1/refunds", "refund",
+    return list_endpoint(state.refunds, params, "/v1/refunds", "refund",
                          equals=("charge", "payment_intent"), state=state, kind="refund")
 
 
@@ -189,7 +189,7 @@ def retrieve_dispute(state: StripeState, _: Body, path: Path, __: int) -> Body:
 
 
 def list_disputes(state: StripeState, params: Body, _: Path, __: int) -> Body:
-    return list_endpoint(state.disputes.values(), params, "/v1/disputes", "dispute",
+    return list_endpoint(state.disputes, params, "/v1/disputes", "dispute",
                          equals=("charge", "payment_intent"), state=state, kind="dispute")
 
 
@@ -242,13 +242,13 @@ def retrieve_balance(state: StripeState, params: Body, _: Path, __: int) -> Body
 
 def list_balance_transactions(state: StripeState, params: Body, _: Path, __: int) -> Body:
     payout_id = optional_str(params, "payout")
-    items = list(state.balance_transactions.values())
+    items: Any = state.balance_transactions
     if payout_id:
         payout = money.require(state.payouts, "payout", payout_id, param="payout")
         if not payout["automatic"]:
             raise invalid_param("payout", "Balance transaction history can only be filtered on automatic transfers, "
                                 "not manual.")
-        items = [txn for txn in items if state.paid_out.get(txn["id"]) == payout_id]
+        items = [txn for txn in items.values() if state.paid_out.get(txn["id"]) == payout_id]
     sources = state.history.payout_sources(payout_id) if payout_id and state.history is not None else None
     return list_endpoint(items, params, "/v1/balance_transactions", "balance_transaction",
                          equals=("type", "source", "currency"), extra=("payout",), state=state,

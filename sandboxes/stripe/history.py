@@ -29,6 +29,7 @@ import heapq
 import string
 import time
 from array import array
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -621,38 +622,78 @@ class Source:
                 yield key, built
 
 
-def merged(live: list[Body], sources: list[Source], live_store: dict[str, Any], *, below: tuple[int, str] | None,
+class ListSource:
+    """Live objects already chosen by the caller (a short list), in (created, id) order."""
+
+    def __init__(self, items: list[Body]) -> None:
+        self.keyed = sorted(((item.get("created") or 0, item["id"]), item) for item in items)
+        self.keys = [key for key, _ in self.keyed]
+
+    def walk(self, below: tuple[int, str] | None, above: tuple[int, str] | None, descending: bool,
+             floor: int | None, ceiling: int | None) -> Iterator[tuple[tuple[int, str], Body]]:
+        start, end = _bounds(self.keys, below, above, floor, ceiling)
+        for position in range(end - 1, start - 1, -1) if descending else range(start, end):
+            yield self.keyed[position]
+
+
+class LiveSource:
+    """Every live object of a SeededStore that `keep` accepts, from the store's maintained (created, id) order,
+    so a page reads only as far as it needs instead of sorting the store."""
+
+    def __init__(self, store: SeededStore, keep: Callable[[Body], bool]) -> None:
+        self.store, self.keep = store, keep
+
+    def walk(self, below: tuple[int, str] | None, above: tuple[int, str] | None, descending: bool,
+             floor: int | None, ceiling: int | None) -> Iterator[tuple[tuple[int, str], Body]]:
+        order = self.store.ordered()
+        start, end = _bounds(order, below, above, floor, ceiling)
+        for position in range(end - 1, start - 1, -1) if descending else range(start, end):
+            key = order[position]
+            item = dict.__getitem__(self.store, key[1])
+            if self.keep(item):
+                yield key, item
+
+
+def _bounds(keys: list[tuple[int, str]], below: tuple[int, str] | None, above: tuple[int, str] | None,
+            floor: int | None, ceiling: int | None) -> tuple[int, int]:
+    start = 0 if above is None else bisect_right(keys, above)
+    end = len(keys) if below is None else bisect_left(keys, below)
+    if ceiling is not None:
+        end = min(end, bisect_left(keys, (ceiling + 1, "")))
+    if floor is not None:
+        start = max(start, bisect_left(keys, (floor, "")))
+    return start, end
+
+
+def merged(live: Any, sources: list[Source], live_store: dict[str, Any], *, below: tuple[int, str] | None,
            above: tuple[int, str] | None, descending: bool, floor: int | None, ceiling: int | None,
            keep: Callable[[Body], bool]) -> Iterator[Body]:
-    """Live objects (already filtered, any order) and seeded ones (filtered by `keep`, skipped when a live
-    version exists), in (created, id) order between the bounds."""
-    def key(item: Body) -> tuple[int, str]:
-        return item.get("created") or 0, item["id"]
-
-    chosen = [item for item in live if (below is None or key(item) < below) and (above is None or key(item) > above)]
-    chosen.sort(key=key, reverse=descending)
-    streams: list[Iterator[tuple[tuple[int, str], Body]]] = [iter([(key(item), item) for item in chosen])]
+    """Live objects (a ListSource or LiveSource) and seeded ones (filtered by `keep`, skipped when a live
+    version exists), in (created, id) order strictly between the bounds."""
+    streams: list[Iterator[tuple[tuple[int, str], Body]]] = [live.walk(below, above, descending, floor, ceiling)]
     for source in sources:
         streams.append(entry for entry in source.walk(below, above, descending, floor, ceiling)
-                        if not dict.__contains__(live_store, entry[0][1]) and keep(entry[1]))
+                       if not dict.__contains__(live_store, entry[0][1]) and keep(entry[1]))
     for _, item in heapq.merge(*streams, key=lambda entry: entry[0], reverse=descending):
         yield item
 
 
 class SeededStore(dict):
     """A store of live objects that builds a seeded-history object on first access by id and keeps it.
-    Iteration, len() and values() see only the live objects (see History.sources for lists)."""
+    Iteration, len() and values() see only the live objects (see History.sources for lists). Once listed,
+    it keeps its live objects' (created, id) keys in order as objects come and go."""
 
     def __init__(self, kind: str, history: History | None = None) -> None:
         super().__init__()
         self.kind = kind
         self.history = history
+        self._order: list[tuple[int, str]] | None = None
 
     def __missing__(self, key: Any) -> Any:
         built = None if self.history is None else self._built(key)
         if built is None:
             raise KeyError(key)
-        dict.__setitem__(self, key, built)
+        self[key] = built
         return built
 
     def _built(self, key: Any) -> Any:
@@ -681,3 +722,55 @@ class SeededStore(dict):
         if dict.__contains__(self, key):
             return dict.__getitem__(self, key)
         return None if self.history is None else self._built(key)
+
+    # -- the ordered keys --------------------------------------------------------------------------
+
+    def ordered(self) -> list[tuple[int, str]]:
+        if self._order is None:
+            self._order = sorted((value.get("created") or 0, key) for key, value in dict.items(self))
+        return self._order
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if self._order is not None and not dict.__contains__(self, key):
+            insort(self._order, (value.get("created") or 0, key))
+        dict.__setitem__(self, key, value)
+
+    def _forget(self, key: Any, value: Any) -> None:
+        if self._order is not None:
+            entry = (value.get("created") or 0, key)
+            position = bisect_left(self._order, entry)
+            if position < len(self._order) and self._order[position] == entry:
+                del self._order[position]
+            else:
+                self._order = None  # its created changed after it was stored: sort again when next listed
+
+    def __delitem__(self, key: Any) -> None:
+        value = dict.__getitem__(self, key)
+        dict.__delitem__(self, key)
+        self._forget(key, value)
+
+    def pop(self, key: Any, *default: Any) -> Any:  # type: ignore[override]
+        if dict.__contains__(self, key):
+            value = dict.pop(self, key)
+            self._forget(key, value)
+            return value
+        if default:
+            return default[0]
+        raise KeyError(key)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self) -> None:
+        dict.clear(self)
+        self._order = None
+
+    def popitem(self) -> tuple[Any, Any]:
+        self._order = None
+        return dict.popitem(self)

@@ -36,7 +36,7 @@ def range_filter(params: dict[str, Any], name: str = "created") -> Callable[[int
 
 
 def list_endpoint(
-    items: Iterable[dict[str, Any]],
+    items: Iterable[dict[str, Any]] | dict[str, dict[str, Any]],
     params: dict[str, Any],
     url: str,
     object_name: str,
@@ -51,9 +51,12 @@ def list_endpoint(
     sources: list[Source] | None = None,
 ) -> dict[str, Any]:
     """Filter (`equals` params must match the same-named field exactly; `ranges` take created-style
-    bounds), order newest first and page. `extra` names params the caller handled itself. With `state`
-    and `kind`, the seeded history's objects of that kind are listed too (filtered by the same rules and
-    by `keep`, which the caller's own filters need)."""
+    bounds), order newest first and page; `items` may be a whole store (a dict: its values). `extra` names
+    params the caller handled itself. With `state` and `kind`, the seeded history's objects of that kind are
+    listed too (filtered by the same rules and by `keep`, which the caller's own filters need)."""
+    store = items if isinstance(items, dict) else None
+    if store is not None:
+        items = store.values()
     equals, ranges = list(equals), list(ranges)
     reject_unknown(params, LIST_PARAMS | set(equals) | set(ranges) | set(extra))
     wanted = {}
@@ -70,11 +73,13 @@ def list_endpoint(
         return all(_field_text(item.get(name)) == value for name, value in wanted.items()) \
             and all(check(item.get(name)) for name, check in checks) and (keep is None or keep(item))
 
-    chosen = [item for item in items if matches(item)]
     if state is None or kind is None or state.history is None:
-        return paginate(newest_first(chosen), params, url, object_name)
-    return history_page(state, kind, chosen, params, url, object_name, matches, sources=sources,
-                        rows=state.history.rows_for(wanted))
+        return paginate(newest_first([item for item in items if matches(item)]), params, url, object_name)
+    # The whole store and no selective filter: read it in order only as far as the page needs.
+    rows = state.history.rows_for(wanted)
+    whole = store is not None and store is state.history.store(kind) and rows is None
+    live = None if whole else [item for item in items if matches(item)]
+    return history_page(state, kind, live, params, url, object_name, matches, sources=sources, rows=rows)
 
 
 def created_bounds(params: dict[str, Any]) -> tuple[int | None, int | None]:
@@ -97,33 +102,36 @@ def created_bounds(params: dict[str, Any]) -> tuple[int | None, int | None]:
     return floor, ceiling
 
 
-def history_page(state: StripeState, kind: str, live: list[dict[str, Any]], params: dict[str, Any], url: str,
-                 object_name: str, keep: Callable[[dict[str, Any]], bool], *, rows: Any = None,
+def history_page(state: StripeState, kind: str, live: list[dict[str, Any]] | None, params: dict[str, Any],
+                 url: str, object_name: str, keep: Callable[[dict[str, Any]], bool], *, rows: Any = None,
                  sources: list[Source] | None = None) -> dict[str, Any]:
-    """One list page over the live objects (already filtered) and the seeded history's objects of `kind`
-    (filtered by `keep`), newest first, with Stripe's cursors: only the rows the page needs are built."""
+    """One list page over live objects (`live`, already filtered; None: every live object of the store that
+    `keep` accepts) and the seeded history's objects of `kind` (filtered by `keep`), newest first, with
+    Stripe's cursors: only the objects the page needs are read or built."""
     history = state.history
     assert history is not None
     limit = page_limit(params)
     store = history.store(kind)
+    assert isinstance(store, seeded_history.SeededStore)
     chosen_sources = sources if sources is not None else history.sources(kind, rows)
     floor, ceiling = created_bounds(params)
+    live_source = seeded_history.LiveSource(store, keep) if live is None else seeded_history.ListSource(live)
 
     def cursor(param: str) -> tuple[int, str]:
         object_id = params[param]
-        item = store.peek(object_id) if isinstance(store, seeded_history.SeededStore) else store.get(object_id)
+        item = store.peek(object_id)
         if item is None:
             raise missing(object_name, object_id, param=param)
         return item.get("created") or 0, item["id"]
 
     if params.get("ending_before") and not params.get("starting_after"):
         newer = list(islice(seeded_history.merged(
-            live, chosen_sources, store, below=None, above=cursor("ending_before"), descending=False, floor=floor,
-            ceiling=ceiling, keep=keep), limit + 1))
+            live_source, chosen_sources, store, below=None, above=cursor("ending_before"), descending=False,
+            floor=floor, ceiling=ceiling, keep=keep), limit + 1))
         return objects.list_object(newer[:limit][::-1], len(newer) > limit, url)
     below = cursor("starting_after") if params.get("starting_after") else None
     older = list(islice(seeded_history.merged(
-        live, chosen_sources, store, below=below, above=None, descending=True, floor=floor, ceiling=ceiling,
+        live_source, chosen_sources, store, below=below, above=None, descending=True, floor=floor, ceiling=ceiling,
         keep=keep), limit + 1))
     return objects.list_object(older[:limit], len(older) > limit, url)
 

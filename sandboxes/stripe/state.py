@@ -196,9 +196,19 @@ class StripeState:
             raise missing("charge", charge_id)
         return self.charge_with_refunds(charge)
 
-    def charge_with_refunds(self, charge: dict[str, Any]) -> dict[str, Any]:
+    def charges_with_refunds(self, charges: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A page of charges as the API shows them (one pass over the refunds for the whole page)."""
+        wanted = {charge["id"]: [] for charge in charges}
+        for refund in self.refunds.values():
+            if refund["charge"] in wanted:
+                wanted[refund["charge"]].append(refund)
+        return [self.charge_with_refunds(charge, wanted[charge["id"]]) for charge in charges]
+
+    def charge_with_refunds(self, charge: dict[str, Any],
+                            live_refunds: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         charge_id = charge["id"]
-        refunds = [refund for refund in self.refunds.values() if refund["charge"] == charge_id]
+        refunds = live_refunds if live_refunds is not None else \
+            [refund for refund in self.refunds.values() if refund["charge"] == charge_id]
         if self.history is not None and not dict.__contains__(self.refunds, "re_" + charge_id[3:]):
             seeded = self.refunds.peek("re_" + charge_id[3:])  # a seeded renewal's refund shares its suffix
             if seeded is not None:
