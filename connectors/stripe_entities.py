@@ -11,7 +11,8 @@ One table so every read (first sync, incremental, backfill) of every entity foll
   or "created" (balance transactions: Stripe emits no event for them; they are listed by `created`, see
   connectors.stripe_changes.created_cursor).
 - `parents`: an event about this object also changes another landed object that embeds it (a refund is in
-  its charge's `refunds`, an invoice item is a line of its draft invoice): that object is re-read too.
+  its charge's `refunds`, an invoice item is a line of its draft invoice, an invoice moves its customer's
+  `next_invoice_sequence`): that object is re-read too.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ class StripeEntity:
 
 ENTITIES: tuple[StripeEntity, ...] = (
     StripeEntity("customer", "customers", "/v1/customers"),
-    StripeEntity("invoice", "invoices", "/v1/invoices", embedded=Embedded("lines", "/v1/invoices/{id}/lines")),
+    # An invoice's customer moves on with it (`next_invoice_sequence`, `balance`) and Stripe sends no
+    # customer.updated for that: the customer is re-read with every invoice change.
+    StripeEntity("invoice", "invoices", "/v1/invoices", embedded=Embedded("lines", "/v1/invoices/{id}/lines"),
+                 parents=(("customer", "customer"),)),
     StripeEntity("product", "products", "/v1/products"),
     StripeEntity("price", "prices", "/v1/prices"),
     StripeEntity("subscription", "subscriptions", "/v1/subscriptions", list_params=(("status", "all"),),
