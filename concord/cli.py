@@ -6,7 +6,7 @@
     concord reconcile [--json]   fresh read of QuickBooks, reconcile, print every mismatch
     concord sandbox up           run the sandboxes in the foreground and print their export lines
                                  [--systems ...] [--scale N] [--seed S] [--faults PROFILE] [--port N]
-                                 [--state FILE] [--no-limits]
+                                 [--state FILE] [--no-limits] [--history-months N]
     concord sandbox env          print the export lines of `concord sandbox up` again
 """
 
@@ -106,7 +106,8 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
         ports = {name: args.port + offset for offset, name in enumerate(names)}
     state_file = Path(args.state).resolve() if args.state else None
     running = start_sandboxes(systems, seed=args.seed, scale=args.scale, state_dir=STATE_DIR / "sandbox", ports=ports,
-                              faults=args.faults, state_file=state_file, vendor_limits=not args.no_limits)
+                              faults=args.faults, state_file=state_file, vendor_limits=not args.no_limits,
+                              history_months=args.history_months)
     exports = _export_lines(running.environment()) + "\n"
     SANDBOX_ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
     SANDBOX_ENV_FILE.write_text(exports)
@@ -151,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--systems", default=None, help="comma-separated: stripe,salesforce,quickbooks")
     sandbox.add_argument("--seed", type=int, default=42)
     sandbox.add_argument("--scale", type=int, default=1, help="multiply the seeded customers")
+    sandbox.add_argument("--history-months", type=int, default=12, metavar="N",
+                         help="months of Stripe renewal invoices and payments before the clock (0: none)")
     sandbox.add_argument("--port", type=int, default=0, help="first port (one per system); default: free ports")
     sandbox.add_argument("--no-limits", action="store_true",
                          help="switch off the vendors' rate limits and token expiry (for benchmarks)")

@@ -74,6 +74,7 @@ def start_sandboxes(
     faults: str | None = None,
     state_file: Path | None = None,
     vendor_limits: bool = True,
+    history_months: int = 0,
 ) -> RunningSandboxes:
     """Start the named sandboxes (default: all) on loopback over HTTPS with a fresh local CA.
 
@@ -81,6 +82,8 @@ def start_sandboxes(
     `state_file`, when it exists, restores the state a previous `save_state` wrote (state persists
     only when asked). `vendor_limits` turns on the vendors' own rate limits and token expiry where
     a sandbox makes them optional; tests that are not about limits switch them off to run fast.
+    `history_months` gives the Stripe subscriptions their renewal invoices and payments of that many
+    months before the clock (0, the default: only the seeded invoices).
     """
     profile_named(faults)  # an unknown profile fails before anything starts
     chosen = list(SANDBOX_CLASSES) if systems is None else systems
@@ -92,7 +95,10 @@ def start_sandboxes(
     running = RunningSandboxes(seed=build_seed(seed, scale), tls=tls)
     for system in chosen:
         port = (ports or {}).get(system, 0)
-        sandbox = SANDBOX_CLASSES[system](running.seed, tls=tls, port=port, **_realism(system, vendor_limits))
+        options = _realism(system, vendor_limits)
+        if system == "stripe" and history_months:
+            options["history_months"] = history_months
+        sandbox = SANDBOX_CLASSES[system](running.seed, tls=tls, port=port, **options)
         sandbox.inject_faults(faults, seed)
         running.servers[system] = sandbox.start()
         log.info("started the %s sandbox at %s", system, running.servers[system].base_url)

@@ -70,6 +70,7 @@ def _snapshot(sandbox: StripeSandbox, seeded: StripeState) -> dict[str, Any]:
         "format": FORMAT,
         "seed": state.seed.seed,
         "seeded_at": state.seeded_at,
+        "history_months": state.history_months,
         "stores": {name: _changes(getattr(state, name), getattr(seeded, name)) for name in STORES},
         "scalars": {name: getattr(state, name) for name in SCALARS},
         "events": encode(state.event_log.events),
@@ -91,6 +92,7 @@ def restore(sandbox: StripeSandbox, data: dict[str, Any]) -> None:
     if data.get("seed") != state.seed.seed:
         raise ValueError(f"the snapshot is of seed {data.get('seed')}, this sandbox has seed {state.seed.seed}")
     with state.lock:
+        state.history_months = data.get("history_months", 0)  # the snapshot's seeded history, whatever we had
         state.reset(now=data["seeded_at"])  # the exact seeded account the snapshot was diffed against
         for name in STORES:
             store, saved = getattr(state, name), data["stores"][name]

@@ -313,3 +313,32 @@ def test_snapshot_and_restore_keep_changes_to_history(sandbox, tls):
             assert getattr(state, name)[object_id] == value, (name, object_id)
     assert len(json.dumps(data)) < 2_000_000
     assert restored.clock.now() >= sandbox.clock.now() - 1
+
+
+def test_a_snapshot_brings_its_history_into_a_sandbox_started_without(sandbox, tls):
+    """Input: the history sandbox's snapshot restored into a sandbox started with history_months=0; expect the
+    renewals (and the changes made to them) back, since the snapshot names the history it was taken with."""
+    plain = StripeSandbox(SEED, tls=tls, rate_limit_per_second=None)
+    assert plain.state.history is None
+    plain.restore(json.loads(json.dumps(sandbox.snapshot())))
+    assert plain.state.history_months == 12
+    for object_id, value in dict.items(sandbox.state.invoices):
+        assert plain.state.invoices[object_id] == value
+
+
+def test_runner_and_cli_pass_the_flag(tmp_path):
+    """Input: start_sandboxes with and without history_months, and `concord sandbox up` parsed; expect renewals
+    only when asked for, and the command defaulting to 12 months (0 switches them off)."""
+    from concord.cli import build_parser
+    from sandboxes.runner import start_sandboxes
+
+    with start_sandboxes(["stripe"], state_dir=tmp_path / "a", vendor_limits=False, history_months=12) as running:
+        client = stripe.StripeClient(running.servers["stripe"].api_key,
+                                     base_addresses={"api": running.base_url("stripe")}, max_network_retries=0,
+                                     http_client=http_client_trusting(running.environment()["CONCORD_CA_BUNDLE"]))
+        assert any(invoice.id.startswith("in_1Y") for invoice in client.v1.invoices.list({"limit": 100}).data)
+    with start_sandboxes(["stripe"], state_dir=tmp_path / "b", vendor_limits=False) as running:
+        assert running.servers["stripe"].state.history is None
+    parser = build_parser()
+    assert parser.parse_args(["sandbox", "up"]).history_months == 12
+    assert parser.parse_args(["sandbox", "up", "--history-months", "0"]).history_months == 0
