@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from quickbooks.exceptions import AuthorizationException, QuickbooksException
 
 from connectors.outbox_keys import batch_request_id, request_id
-from connectors.quickbooks import MAX_BATCH_ITEMS, QuickBooksConnector
+from connectors.quickbooks import MAX_BATCH_ITEMS, RETRYABLE_CODES, QuickBooksConnector
 from store.records import OutboxRow
 
 
@@ -65,13 +65,19 @@ def _fault(write: Write, fault: dict) -> Outcome:
     return Outcome(write, code=str(first.get("code", "")), message=f"{message}: {detail}" if detail else message)
 
 
+def _not_the_rows_fault(exc: QuickbooksException) -> bool:
+    """Auth failures, and throttling or system faults that outlasted the retries, stop the run instead of
+    counting against the rows (which would walk them to the dead letters for QuickBooks' bad minute)."""
+    return isinstance(exc, AuthorizationException) or exc.error_code in RETRYABLE_CODES
+
+
 def _single(qb: QuickBooksConnector, write: Write) -> Outcome:
     send = qb.create if write.operation == "create" else qb.update
     try:
         return Outcome(write, obj=send(write.entity, write.body, write.request_id))
-    except AuthorizationException:
-        raise  # not this row's fault: the run stops, no attempt is wasted on a dead letter
     except QuickbooksException as exc:
+        if _not_the_rows_fault(exc):
+            raise
         return Outcome(write, code=str(exc.error_code or ""), message=f"{exc.message} {exc.detail or ''}".strip())
 
 
@@ -81,9 +87,9 @@ def _batch(qb: QuickBooksConnector, writes: Sequence[Write], attempts: dict[int,
     call_id = batch_request_id(f"{write.request_id}#{attempts[write.row.id]}" for write in writes)
     try:
         answers = qb.batch(items, call_id)
-    except AuthorizationException:
-        raise
     except QuickbooksException as exc:  # the whole call was refused: every item failed with it
+        if _not_the_rows_fault(exc):
+            raise
         message = f"{exc.message} {exc.detail or ''}".strip()
         return [Outcome(write, code=str(exc.error_code or ""), message=message) for write in writes]
     by_bid = {answer.get("bId"): answer for answer in answers}

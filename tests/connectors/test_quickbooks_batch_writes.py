@@ -33,6 +33,7 @@ from store.hub import Hub
 # Only drops after a committed write (no 5xx, no truncation), so every lost answer in these tests is one.
 DROPS = FaultProfile("drops", "connections dropped after committed writes", drop_after_commit=0.5)
 DROP_SEED_WITH_RETRIES = 3  # with this seed a batch answer is lost and the retried batch is replayed
+FLAKY_SEED = 2  # with this seed `flaky` throws 5xx, truncations and drops, and batches get replayed
 DROP_SEED_NO_RETRIES = 8  # with this seed the first lost answer is the first invoice batch's
 
 
@@ -187,6 +188,29 @@ def test_batch_answer_lost_after_commit_is_replayed_by_its_requestid(hub, qb, sa
     assert counts.written == 65 and counts.failed == 0
     notes = _notes(qb)
     assert len(notes) == 65 and len(set(notes)) == 65
+
+
+def test_flaky_quickbooks_still_gets_every_invoice_and_payment_exactly_once(hub, qb, sandbox, tls, control):
+    """Input: 65 invoices, every third one paid, pushed in batches while the `flaky` profile (seeded) injects
+    5xx, connections dropped after commits and truncated bodies -> 65 invoices and 22 payments, one each."""
+    people = _company(hub, qb, 5, 0)
+    hub.upsert_invoices([replace(_invoice(n, people[n % 5]), status="paid" if n % 3 == 0 else "open")
+                         for n in range(65)])
+    since = len(control.get("/_sandbox/requests").json())
+    sandbox.inject_faults("flaky", FLAKY_SEED)
+    counts = push_invoices(hub, _connector(sandbox, tls, max_attempts=8), batch_size=30)
+    injected = control.get("/_sandbox/fault-profile").json()["injected"]
+    sandbox.inject_faults(None, 0)
+    assert injected.get("drop_after_commit", 0) > 0, f"seed {FLAKY_SEED} must drop connections: {injected}"
+    assert any(entry["replayed"] for entry in _batches(control, since)), "a lost batch answer was replayed"
+    assert (counts.written, counts.failed, counts.waiting) == (65 + 22, 0, 0)
+    notes = _notes(qb)
+    assert len(notes) == 65 and len(set(notes)) == 65
+    payments = qb.query("SELECT * FROM Payment MAXRESULTS 1000").get("Payment", [])
+    assert sorted(payment["PrivateNote"] for payment in payments) == sorted(
+        f"stripe:in_batch{n:05d}" for n in range(0, 65, 3))
+    assert all(qb.get_invoice(hub.lookup("invoice", f"in_batch{n:05d}", SYSTEM))["Balance"] == 0
+               for n in range(0, 65, 3))
 
 
 def test_batch_dropped_after_commit_then_rerun_adopts_instead_of_duplicating(hub, qb, sandbox, tls, control):
