@@ -101,3 +101,36 @@ def test_event_cursor_older_than_thirty_days_is_a_gap(stripe_connector, control)
         list(stripe_connector.iter_events(first.cursor))
     fresh = stripe_connector.iter_events(None)
     assert [change.record["type"] for change in fresh][-1] == "customer.created"
+
+
+def test_every_landed_shape_holds_all_embedded_lines_whether_listed_or_re_read(stripe_connector):
+    """Input: a draft invoice with 13 invoice items (Stripe embeds 10 lines and `has_more`). Expect retrieve and
+    the windowed full read to give the same invoice with all 13 lines and `has_more` false."""
+    from connectors.stripe_entities import BY_NAME
+
+    client = stripe_connector._client
+    customer = list(stripe_connector.iter_customers())[0]
+    draft = client.v1.invoices.create({"customer": customer["id"], "auto_advance": False})
+    for number in range(13):
+        client.v1.invoice_items.create({"customer": customer["id"], "invoice": draft.id, "amount": 100 + number,
+                                        "currency": draft.currency})
+    invoice = BY_NAME["invoice"]
+    retrieved = stripe_connector.retrieve(invoice, draft.id)
+    assert len(retrieved["lines"]["data"]) == 13 and retrieved["lines"]["has_more"] is False
+    listed = {row["id"]: row for row in stripe_connector.list_in_windows(invoice, end=2_000_000_000)}
+    assert listed[draft.id] == retrieved
+    assert stripe_connector.retrieve(invoice, "in_doesnotexist000000000000") is None
+
+
+def test_a_quiet_account_keeps_its_cursor_within_retention(stripe_connector):
+    """Input: a cursor from the newest event, then no new events. Expect the committed cursor to follow our clock
+    (less the margin), not stay at the old event, so a quiet month is not mistaken for a gap."""
+    import time
+
+    from connectors.stripe_changes import QUIET_MARGIN
+
+    probe = stripe_connector.probe_events()
+    assert probe.floor[0] >= int(time.time()) - QUIET_MARGIN - 5
+    feed = stripe_connector.iter_events((probe.floor[0] - 10 * 86_400, ""), probe=probe)
+    list(feed)
+    assert feed.complete and feed.cursor[0] >= probe.floor[0]
