@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from store import cursors, raw
+from store import raw
 from store.hub import Hub
 from store.records import LandCounts
 
@@ -45,8 +45,3 @@ def _clear_fixed(store: Hub, system: str, entity: str, good_ids: set[str]) -> No
         if letter.external_id in good_ids and letter.reason.startswith(REASON_PREFIX):
             store.clear_dead_letter(system, entity, letter.external_id)
 
-
-def flag_for_reconciliation(store: Hub, system: str, entity: str, reason: str) -> None:
-    """Mark an entity for reconciliation (read back with store.cursors.reconciliation_flags)."""
-    with store.transaction() as conn:
-        cursors.flag_for_reconciliation(conn, system, entity, reason)

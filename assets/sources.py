@@ -8,7 +8,7 @@ is what reconciliation compares against. Stripe's assets are in assets/stripe_so
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
-from assets.landing import flag_for_reconciliation, land_validated
+from assets.landing import land_validated
 from assets.resources import HubResource, QuickBooksResource, SalesforceResource
 from connectors import quickbooks_changes
 from connectors.cursors import CursorGap
@@ -69,7 +69,7 @@ def _land_quickbooks(context, hub_resource: HubResource, quickbooks: QuickBooksR
         changes = list(feed)
     except CursorGap as exc:
         context.log.warning(f"{exc}: this run reads every {qb_entity} again and flags it for reconciliation")
-        flag_for_reconciliation(store, "quickbooks", entity, "cursor_gap")
+        store.flag_for_reconciliation("quickbooks", entity, "cursor_gap")
         gap, since = True, None
         feed = quickbooks_changes.read_changes(connector, qb_entity, None)
         changes = list(feed)

@@ -11,7 +11,7 @@ One multi-asset reads every selected Stripe entity, so one Events API read serve
 - First run (no cursor): a full read over concurrent `created` windows; its cursor is the events floor
   probed before listing, so changes made while listing are read next run.
 - A cursor older than Stripe keeps events (30 days) is a gap: a warning, a full read with missing rows
-  marked deleted, `cursor_gap: true` and a reconciliation flag in the hub (store.cursors.reconciliation_flags).
+  marked deleted, `cursor_gap: true` and a reconciliation flag in the hub (Hub.reconciliation_flags).
 - Balance transactions have no events: they are listed by `created` from the oldest still pending.
 - Every record is validated before it lands (connectors.stripe_validation); a rejected one goes to the
   dead letters with its reason, the rest land.
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
-from assets.landing import flag_for_reconciliation, land_validated
+from assets.landing import land_validated
 from assets.resources import HubResource, StripeResource
 from connectors.cursors import Cursor, cursor_key, latest
 from connectors.stripe import StripeConnector
@@ -61,7 +61,7 @@ def _plan(context, store: Hub, probe: EventsProbe, entities: list[StripeEntity])
         if cursor is not None and entity.changes == "events" and probe.is_gap(cursor):
             context.log.warning(f"{probe.gap(entity.name, cursor)}: this run reads every {entity.name} again "
                                 f"and flags it for reconciliation")
-            flag_for_reconciliation(store, SYSTEM, entity.name, "cursor_gap")
+            store.flag_for_reconciliation(SYSTEM, entity.name, "cursor_gap")
             reads.append(EntityRead(entity, None, gap=True))
         else:
             reads.append(EntityRead(entity, cursor))

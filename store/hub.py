@@ -126,6 +126,22 @@ class Hub:
         with self.transaction() as conn:
             cursors.set_cursor(conn, stream, ts, id)
 
+    # entities to reconcile (a source's cursor outran the vendor's change log: changes may have been missed)
+
+    def flag_for_reconciliation(self, system: str, entity: str, reason: str) -> None:
+        with self.transaction() as conn:
+            cursors.flag_for_reconciliation(conn, system, entity, reason)
+
+    def reconciliation_flags(self) -> list[tuple[str, str, int, str]]:
+        """(system, entity, flagged at in Unix seconds, reason) of every entity flagged, oldest first."""
+        with self.transaction() as conn:
+            return cursors.reconciliation_flags(conn)
+
+    def clear_reconciliation_flag(self, system: str, entity: str) -> int:
+        """For reconciliation, once it has compared the entity."""
+        with self.transaction() as conn:
+            return cursors.clear_reconciliation_flag(conn, system, entity)
+
     # outbox
 
     def enqueue(

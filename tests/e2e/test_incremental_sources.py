@@ -17,7 +17,6 @@ from dagster import AssetKey, materialize
 from connectors.quickbooks import QuickBooksConnector
 from connectors.stripe import StripeConnector, http_client_trusting
 from connectors.stripe_entities import BY_NAME, ENTITIES
-from store import cursors
 from tests.e2e.conftest import control
 
 DAY = 86_400
@@ -189,8 +188,7 @@ def test_a_cursor_older_than_thirty_days_is_a_gap_backfilled_and_flagged(concord
     assert customers[0] not in landed and landed[customers[1]]["name"] == "After the gap"
     assert any("30 days" in message and "stripe customer" in message for message in _warnings(dagster_instance,
                                                                                              result))
-    with hub.transaction() as conn:
-        flagged = {(system, entity): reason for system, entity, _, reason in cursors.reconciliation_flags(conn)}
+    flagged = {(system, entity): reason for system, entity, _, reason in hub.reconciliation_flags()}
     assert flagged == {("stripe", name): "cursor_gap" for name in EVENT_ENTITIES}
     _assert_landed_equals_full_read(hub)
 
@@ -310,8 +308,7 @@ def test_a_quickbooks_cursor_older_than_cdc_keeps_is_a_gap(concord_env, hub, san
     for asset in ("quickbooks/customers", "quickbooks/invoices"):
         assert gap[asset]["cursor_gap"] is True and gap[asset]["mode"] == "full"
     assert any("30 days" in message for message in _warnings(dagster_instance, result))
-    with hub.transaction() as conn:
-        flagged = {(system, entity) for system, entity, _, _ in cursors.reconciliation_flags(conn)}
+    flagged = {(system, entity) for system, entity, _, _ in hub.reconciliation_flags()}
     assert flagged == {("quickbooks", "customer"), ("quickbooks", "invoice")}
     assert gap["quickbooks/invoices"]["deleted"] == 1
     _qb_full_read_equals_landed(hub)
