@@ -108,14 +108,15 @@ def _fail(hub: Hub, counts: PushCounts, row: OutboxRow, error: str, attempt: int
 
 
 def _send(hub: Hub, qb: QuickBooksConnector, writes: Sequence[Write], rejected: Sequence[tuple[OutboxRow, str]],
-          counts: PushCounts, batch_size: int, reason: str | None) -> None:
-    """Count the attempts, send, then record every outcome: done with its link, or failed."""
+          counts: PushCounts, batch_size: int, reason: str | None) -> set[int]:
+    """Count the attempts, send, then record every outcome: done with its link, or failed.
+    Returns the ids of the rows that landed."""
     attempts = {row.id: row.attempts + 1 for row in [write.row for write in writes] + [row for row, _ in rejected]}
     hub.mark_attempts(list(attempts))
     for row, error in rejected:  # refused before any call (e.g. a mapping error)
         _fail(hub, counts, row, error, attempts[row.id])
     if not writes:
-        return
+        return set()
     outcomes = (send_updates if writes[0].operation == "update" else quickbooks_batch.send)(
         qb, writes, batch_size, attempts)
     done: list[Finished] = []
@@ -129,6 +130,7 @@ def _send(hub: Hub, qb: QuickBooksConnector, writes: Sequence[Write], rejected: 
         counts.updated += len(done)
     else:
         counts.written += len(done)
+    return {row.id for row, _, _ in done}
 
 
 def _create_rows(hub: Hub, entity: str) -> list[OutboxRow]:
@@ -300,8 +302,19 @@ def plan_invoice_updates(hub: Hub, qb: QuickBooksConnector) -> int:
 
 def _push_updates(hub: Hub, qb: QuickBooksConnector, entity: str, qb_entity: str, body_of, counts: PushCounts,
                   batch_size: int) -> None:
-    rows = [row for row in hub.pending(SYSTEM, entity) if row.operation == "update"]
-    for chunk in chunks(rows, MAX_BATCH_ITEMS):
+    """Send the newest pending update of each record. Older ones it supersedes (planned from the same last
+    written base, so the newest carries their changes too) are never sent: in one batch, QuickBooks may apply
+    items in any order, and an older one re-applied after a 5010 would put old values back. They are marked
+    done once the newest lands."""
+    newest: dict[str, OutboxRow] = {}
+    older: dict[int, list[OutboxRow]] = {}
+    for row in sorted((row for row in hub.pending(SYSTEM, entity) if row.operation == "update"),
+                      key=lambda row: row.id):
+        if row.canonical_key in newest:
+            superseded = newest[row.canonical_key]
+            older[row.id] = older.pop(superseded.id, []) + [superseded]
+        newest[row.canonical_key] = row
+    for chunk in chunks(list(newest.values()), MAX_BATCH_ITEMS):
         writes, finished, rejected = [], [], []
         for row in chunk:
             try:
@@ -313,5 +326,7 @@ def _push_updates(hub: Hub, qb: QuickBooksConnector, entity: str, qb_entity: str
                 finished.append((row, row.payload["qb_id"], None))
             else:
                 writes.append(write)
+        landed = _send(hub, qb, writes, rejected, counts, batch_size, None) | {row.id for row, _, _ in finished}
+        # Marked done after the newest, but latest_done_payloads goes by row id: the newest stays the base.
+        hub.finish_writes([(old, old.payload["qb_id"], None) for row_id in landed for old in older.get(row_id, [])])
         hub.finish_writes(finished)
-        _send(hub, qb, writes, rejected, counts, batch_size, None)

@@ -88,7 +88,8 @@ def plan_updates(hub: Hub, qb: QuickBooksConnector, system: str, entity: str, qb
         if obj is None:  # gone from QuickBooks: reconciliation reports it, an update cannot bring it back
             log.warning("%s %s: QuickBooks %s %s not found; not updated", entity, key, qb_entity, links[key])
             continue
-        row_key = idempotency_key(entity, "update", f"{key}@{content_hash(record)[:12]}")
+        # From this base to this record: going back to an earlier value later is a new update, not a replay.
+        row_key = idempotency_key(entity, "update", f"{key}@{content_hash([base, record])[:16]}")
         if hub.outbox_row(row_key) is not None:
             continue
         hub.enqueue(system, entity, "update", key, row_key, {

@@ -138,6 +138,25 @@ def test_65_invoices_go_in_three_batches(hub, qb, control):
     assert len(hub.links("invoice", SYSTEM)) == 65 and hub.outbox_counts()["pending"] == 0
 
 
+def test_same_named_customers_in_one_batch_are_adopted_or_told_apart(hub, qb, control):
+    """Input: a bookkeeper's own QuickBooks customer "Twin Peaks Ltd", then three Stripe customers of that name
+    and two others, pushed in one batch -> the first Stripe one adopts the bookkeeper's customer, the other two
+    are created as "Twin Peaks Ltd (<stripe id>)": no 6240, one batch call, every row done."""
+    existing = qb.create_customer({"DisplayName": "Twin Peaks Ltd"}, "made-by-a-person")
+    twins = [Customer(f"cus_twin{n}", "Twin Peaks Ltd", currency="usd") for n in range(3)]
+    hub.upsert_customers([*twins, *_customers(2)])
+    since = len(control.get("/_sandbox/requests").json())
+    counts = push_customers(hub, qb, batch_size=30)
+    assert (counts.adopted, counts.written, counts.failed) == (1, 4, 0)
+    assert len(_batches(control, since)) == 1
+    links = hub.links("customer", SYSTEM)
+    assert links["cus_twin0"] == existing["Id"]
+    assert hub.link_reason("customer", "cus_twin0", SYSTEM) == "adopted_by_display_name"
+    names = {qb.get_customer(links[f"cus_twin{n}"])["DisplayName"] for n in (1, 2)}
+    assert names == {"Twin Peaks Ltd (cus_twin1)", "Twin Peaks Ltd (cus_twin2)"}
+    assert hub.outbox_counts() == {"pending": 0, "done": 5, "failed": 0}
+
+
 def test_one_bad_item_fails_alone_and_reaches_the_dead_letters(hub, qb, control):
     """Input: 65 invoices, one of them (in_batch00007) for a customer the bookkeeper made inactive in
     QuickBooks (a reference QuickBooks refuses: Fault 610). Push twice with max_attempts 2 -> the other 64
@@ -262,6 +281,29 @@ def test_stale_synctoken_after_a_bookkeepers_edit_keeps_their_field_and_applies_
     assert now["DueDate"] == "2026-03-31" and now["CustomerMemo"] == memo and now["SyncToken"] == "2"
     assert now["Line"][0]["Amount"] == Decimal("10.00") and now["PrivateNote"] == "stripe:" + invoice.stripe_id
     assert push_invoices(hub, qb, batch_size=30).updated == 0  # nothing changed since: nothing sent
+
+
+def test_a_newer_update_supersedes_an_older_one_still_pending(hub, qb):
+    """Input: an invoice's due date changed twice in Stripe (03-31, then 04-30), each change planned before any
+    push -> one update item is sent (the newest, 04-30, from the last written base); both rows end done; then
+    moving the due date back to 02-10 (the value first written) is a new update, not a replay."""
+    people = _company(hub, qb, 1, 1)
+    invoice = _invoice(0, people[0])
+    push_invoices(hub, qb, batch_size=30)
+    qb_id = hub.lookup("invoice", invoice.stripe_id, SYSTEM)
+    for due in (date(2026, 3, 31), date(2026, 4, 30)):
+        hub.upsert_invoices([replace(invoice, due_on=due)])
+        assert plan_invoice_updates(hub, qb) == 1
+    sent = _sent_writes(qb)
+    assert push_invoices(hub, qb, batch_size=30).updated == 1
+    [(_, batch)] = sent
+    assert [item["Invoice"] for item in batch["BatchItemRequest"]] == [
+        {"Id": qb_id, "SyncToken": "0", "sparse": True, "DueDate": "2026-04-30"}]
+    assert qb.get_invoice(qb_id)["DueDate"] == "2026-04-30"
+    assert hub.outbox_counts() == {"pending": 0, "done": 4, "failed": 0}
+    hub.upsert_invoices([invoice])
+    assert push_invoices(hub, qb, batch_size=30).updated == 1
+    assert qb.get_invoice(qb_id)["DueDate"] == "2026-02-10"
 
 
 def test_updates_are_sparse_and_leave_fields_concord_does_not_own(hub, qb, control):
