@@ -14,6 +14,13 @@ a query is its own call, so a session expiring in the middle of a long read is r
 Every call is retried (jittered backoff, connectors/retry.py) when the connection fails, the body
 arrives cut short or Salesforce answers 5xx: reads are safe to repeat, and every write this connector
 makes is an upsert by external id, so a retry after a lost answer writes nothing twice.
+
+The org's limits (salesforce_limits.py): the daily API usage is read from every answer
+(`quota_used`, `quota_limit`, and `api_usage`/`api_limit` in `response_stats.as_metadata()`); a call
+that would eat into the reserve kept for people and other integrations, or one Salesforce refuses
+because the quota is spent, raises SalesforceQuotaError and is never retried. Query requests in
+flight are bounded per org, and the concurrent long-request limit is waited out with backoff. A
+single-record upsert Salesforce could not lock (UNABLE_TO_LOCK_ROW) is sent again as `lock_retry` says.
 """
 
 from __future__ import annotations
@@ -23,18 +30,36 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
 
-import requests
-from simple_salesforce import Salesforce, SalesforceExpiredSession, SalesforceGeneralError, format_soql
+from simple_salesforce import (
+    Salesforce,
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+    format_soql,
+)
 from simple_salesforce.format import format_external_id
+from simple_salesforce.util import call_salesforce
 
-from connectors import salesforce_bulk, salesforce_changes, salesforce_collections
+from connectors import salesforce_bulk, salesforce_changes, salesforce_collections, salesforce_limits
 from connectors.cursors import Change, ChangeFeed, Cursor
-from connectors.http_session import ResponseStats, session_trusting
+from connectors.http_session import configure
 from connectors.retry import call_with_retries, is_transport_error
 from connectors.salesforce_bulk import BulkPolling
-from connectors.salesforce_collections import LockRetry, UpsertOutcome
+from connectors.salesforce_collections import LOCK_ERROR, LockRetry, UpsertOutcome
+from connectors.salesforce_limits import (
+    DEFAULT_MAX_CONCURRENT_QUERIES,
+    ApiQuota,
+    Backoff,
+    SalesforceQuotaError,
+    SalesforceResponseStats,
+    SalesforceSession,
+)
+
+__all__ = ["SalesforceConnector", "SalesforceQuotaError", "SessionRenewalError", "build_session"]
 
 ACCOUNT_FIELDS = ["Id", "Name", "Stripe_Customer_Id__c", "CurrencyIsoCode", "LastModifiedDate"]
 STRIPE_ID_FIELD = "Stripe_Customer_Id__c"
@@ -47,8 +72,16 @@ class SessionRenewalError(RuntimeError):
     """Salesforce's token endpoint refused to issue a new session."""
 
 
-def build_session(ca_bundle: str | None) -> requests.Session:
-    return session_trusting(ca_bundle)
+def build_session(ca_bundle: str | None, quota: ApiQuota | None = None,
+                  max_concurrent_queries: int | None = DEFAULT_MAX_CONCURRENT_QUERIES) -> SalesforceSession:
+    """The pinned session the SDK sends through; with `quota`, every REST API call is metered against
+    the org's daily quota and at most `max_concurrent_queries` queries per org are in flight."""
+    session = SalesforceSession()
+    configure(session, ca_bundle)
+    session.quota, session.max_concurrent_queries = quota, max_concurrent_queries
+    if quota is not None:
+        session.stats = SalesforceResponseStats(quota)
+    return session
 
 
 class SalesforceConnector:
@@ -71,6 +104,9 @@ class SalesforceConnector:
         lock_retry: LockRetry | None = None,
         retry_attempts: int = 4,
         retry_wait: float = 0.5,
+        quota_reserve_fraction: float | None = None,
+        max_concurrent_queries: int | None = DEFAULT_MAX_CONCURRENT_QUERIES,
+        concurrency_backoff: Backoff | None = None,
     ) -> None:
         """`batch_size` (200..2000) asks Salesforce for that many records per page of a query.
 
@@ -80,12 +116,21 @@ class SalesforceConnector:
         the records Salesforce could not lock (UNABLE_TO_LOCK_ROW). A call failing in transport or with
         a 5xx is sent up to `retry_attempts` times, waiting from `retry_wait` seconds up.
 
+        `quota_reserve_fraction` (default CONCORD_SALESFORCE_QUOTA_RESERVE, else 0.1) of the org's daily
+        API quota is left to people and other integrations: past limit x (1 - reserve) calls raise
+        SalesforceQuotaError. At most `max_concurrent_queries` query requests (None: no bound) are in
+        flight to the org from this process; one refused by the org's concurrent long-request limit is
+        sent again as `concurrency_backoff` says (default 6 sends, waits from 2 s up to 60 s).
+
         `client_id`/`client_secret` enable session renewal: the password flow when `username` and
         `password` (with the security token appended) are given, else the client-credentials flow.
         `token_url` defaults to `{instance_url}/services/oauth2/token`. Without an `access_token`
         the first call opens a session."""
-        session = build_session(ca_bundle)
-        self.response_stats: ResponseStats = session.stats
+        if quota_reserve_fraction is None:
+            quota_reserve_fraction = salesforce_limits.reserve_fraction_from_env()
+        self._quota = ApiQuota(quota_reserve_fraction)
+        session = build_session(ca_bundle, self._quota, max_concurrent_queries)
+        self.response_stats: SalesforceResponseStats = session.stats
         self._session = session
         self._instance_url = instance_url.rstrip("/")
         self._api_version = api_version
@@ -105,6 +150,17 @@ class SalesforceConnector:
         self._bulk_threshold, self._bulk_page_size = bulk_threshold, bulk_page_size
         self._bulk_polling, self._lock_retry = bulk_polling or BulkPolling(), lock_retry or LockRetry()
         self._retry_attempts, self._retry_wait = retry_attempts, retry_wait
+        self._concurrency_backoff = concurrency_backoff or Backoff()
+
+    @property
+    def quota_used(self) -> int | None:
+        """API requests the org used in the last 24 hours, as Salesforce's latest answer said (None before)."""
+        return self._quota.used
+
+    @property
+    def quota_limit(self) -> int | None:
+        """The org's daily API request quota, as Salesforce's latest answer said (None before any call)."""
+        return self._quota.limit
 
     def _build_client(self, session_id: str) -> Salesforce:
         return Salesforce(
@@ -118,21 +174,32 @@ class SalesforceConnector:
 
     # ---- session renewal --------------------------------------------------------------------
     def _call(self, operation: Callable[[Salesforce], T]) -> T:
-        """Run `operation` on the client, retried on transport failures and 5xx; an expired session is
-        renewed once (if configured) and the operation run again."""
-        return call_with_retries(lambda: self._call_once(operation), _retryable, attempts=self._retry_attempts,
-                                 initial_wait=self._retry_wait, what="Salesforce call")
+        """Run `operation` on the client, retried on transport failures and 5xx, and (more patiently)
+        while the org's concurrent long-request limit is full; an expired session is renewed once (if
+        configured) and the operation run again. A spent daily quota raises SalesforceQuotaError."""
+        backoff = self._concurrency_backoff
+        return call_with_retries(
+            lambda: call_with_retries(lambda: self._call_once(operation), _retryable, attempts=self._retry_attempts,
+                                      initial_wait=self._retry_wait, what="Salesforce call"),
+            salesforce_limits.is_concurrency_limit, attempts=backoff.attempts, initial_wait=backoff.first_wait,
+            max_wait=backoff.max_wait, what="Salesforce call (org's concurrent long-request limit reached)")
 
     def _call_once(self, operation: Callable[[Salesforce], T]) -> T:
-        client = self._client
-        if self._oauth is not None and not client.session_id:
-            client = self._renew(client)
         try:
-            return operation(client)
-        except SalesforceExpiredSession:
-            if self._oauth is None:
-                raise
-        return operation(self._renew(client))
+            client = self._client
+            if self._oauth is not None and not client.session_id:
+                client = self._renew(client)
+            try:
+                return operation(client)
+            except SalesforceExpiredSession:
+                if self._oauth is None:
+                    raise
+            return operation(self._renew(client))
+        except SalesforceRefusedRequest as error:
+            spent = salesforce_limits.quota_error(error, self._quota)
+            if spent is not None:
+                raise spent from error
+            raise
 
     def _renew(self, rejected: Salesforce) -> Salesforce:
         with self._renew_lock:
@@ -246,9 +313,17 @@ class SalesforceConnector:
     def upsert_account_by_stripe_id(self, stripe_customer_id: str, fields: dict[str, Any]) -> bool:
         """Create or update the Account keyed by `stripe_customer_id`; True when it was created."""
         body = {name: value for name, value in fields.items() if name != STRIPE_ID_FIELD}
-        external_id = format_external_id(STRIPE_ID_FIELD, stripe_customer_id)
-        status = self._call(lambda client: client.Account.upsert(external_id, body))
-        return status == _UPSERT_CREATED
+        # The SDK's upsert encodes with plain json.dumps, which refuses Decimals (and a float would
+        # round them): the body is encoded here, Decimals as exact JSON numbers.
+        path = "sobjects/Account/" + format_external_id(STRIPE_ID_FIELD, stripe_customer_id)
+        data = salesforce_collections.dumps(body)
+        send = partial(self._call, lambda client: call_salesforce(client.base_url + path, "PATCH",
+                                                                  session=client.session, headers=client.headers,
+                                                                  data=data, timeout=120))
+        retry = self._lock_retry
+        response = call_with_retries(send, _is_lock_error, attempts=retry.attempts, initial_wait=retry.first_wait,
+                                     max_wait=retry.max_wait, what="Salesforce Account upsert (row locked)")
+        return response.status_code == _UPSERT_CREATED
 
     def upsert_records(self, sobject: str, external_id_field: str, records: list[dict[str, Any]]) -> UpsertOutcome:
         """Upsert `records` by `external_id_field`, 200 per sObject Collections call with allOrNone false.
@@ -283,6 +358,14 @@ def _checked_sobject(name: str) -> str:
 
 def _retryable(error: BaseException) -> bool:
     return is_transport_error(error) or (isinstance(error, SalesforceGeneralError) and error.status >= 500)
+
+
+def _is_lock_error(error: BaseException) -> bool:
+    """UNABLE_TO_LOCK_ROW: another transaction held the row and nothing was written; worth sending again."""
+    if not isinstance(error, SalesforceMalformedRequest):
+        return False
+    content = error.content if isinstance(error.content, list) else [error.content]
+    return any(isinstance(entry, dict) and entry.get("errorCode") == LOCK_ERROR for entry in content)
 
 
 def _readable(described: list[dict[str, Any]]) -> list[str]:

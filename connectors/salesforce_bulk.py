@@ -35,6 +35,8 @@ import requests
 from simple_salesforce import Salesforce, SalesforceError, format_soql
 from simple_salesforce.util import call_salesforce
 
+from connectors.salesforce_limits import SalesforceQuotaError
+
 T = TypeVar("T")
 Call = Callable[[Callable[[Salesforce], T]], T]
 log = logging.getLogger("concord.connectors.salesforce_bulk")
@@ -42,6 +44,8 @@ log = logging.getLogger("concord.connectors.salesforce_bulk")
 COMPOUND_TYPES = frozenset({"address", "location"})  # Bulk API 2.0 cannot select these
 _NUMBER_TYPES = frozenset({"double", "currency", "percent"})
 _FINISHED_BADLY = ("Failed", "Aborted")
+# An abort or delete that fails (the quota's reserve reached included) is logged, not raised.
+_CLEANUP_ERRORS = (SalesforceError, SalesforceQuotaError, requests.RequestException)
 
 
 class BulkJobError(RuntimeError):
@@ -129,7 +133,7 @@ def _wait_until_complete(call: Call, job_id: str, polling: BulkPolling, sleep: C
 def _abort(call: Call, job_id: str) -> None:
     try:
         call(lambda client: _send(client, "PATCH", f"query/{job_id}", payload={"state": "Aborted"}))
-    except (SalesforceError, requests.RequestException) as error:  # the timeout is the error worth raising
+    except _CLEANUP_ERRORS as error:  # the timeout is the error worth raising
         log.warning("could not abort Bulk API job %s: %s", job_id, error)
 
 
@@ -137,7 +141,7 @@ def _delete(call: Call, job_id: str) -> None:
     """Salesforce keeps a job's results for days; once read, they only count against the org's storage."""
     try:
         call(lambda client: _send(client, "DELETE", f"query/{job_id}"))
-    except (SalesforceError, requests.RequestException) as error:
+    except _CLEANUP_ERRORS as error:
         log.warning("could not delete Bulk API job %s: %s", job_id, error)
 
 

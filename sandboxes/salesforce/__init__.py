@@ -27,6 +27,11 @@ from sandboxes.tls import LocalCA
 
 __all__ = ["SalesforceSandbox"]
 
+# What POST /_sandbox/limits may set; GET also reports api_requests_used, in_flight and peak_in_flight
+# (the most vendor requests ever in flight at once since the last reset).
+LIMIT_SETTINGS = frozenset({"daily_api_requests", "session_timeout_seconds", "max_long_requests",
+                            "long_request_seconds", "request_seconds"})
+
 
 class SalesforceSandbox(ServedSandbox):
     def __init__(
@@ -76,11 +81,12 @@ class SalesforceSandbox(ServedSandbox):
         self.sessions.reset()
         self.usage.reset()
         self.bulk.reset()
-        settings = {name: value for name, value in self._default_limits.items() if name != "api_requests_used"}
+        settings = {name: value for name, value in self._default_limits.items() if name in LIMIT_SETTINGS}
         self.configure_limits(**settings)
+        self.long_requests.reset_peak()
 
     def configure_limits(self, **settings: Any) -> None:
-        known = {"daily_api_requests", "session_timeout_seconds", "max_long_requests", "long_request_seconds"}
+        known = LIMIT_SETTINGS
         unknown = set(settings) - known
         if unknown:
             raise ValueError(f"unknown limit setting(s) {sorted(unknown)}; choose from {sorted(known)}")
@@ -92,6 +98,8 @@ class SalesforceSandbox(ServedSandbox):
             self.long_requests.max_long = int(settings["max_long_requests"])
         if "long_request_seconds" in settings:
             self.long_requests.threshold_seconds = float(settings["long_request_seconds"])
+        if "request_seconds" in settings:
+            self.long_requests.request_seconds = float(settings["request_seconds"])
 
     def limit_settings(self) -> dict[str, Any]:
         return {
@@ -100,4 +108,7 @@ class SalesforceSandbox(ServedSandbox):
             "session_timeout_seconds": int(self.sessions.timeout.total_seconds()),
             "max_long_requests": self.long_requests.max_long,
             "long_request_seconds": self.long_requests.threshold_seconds,
+            "request_seconds": self.long_requests.request_seconds,
+            "in_flight": self.long_requests.in_flight(),
+            "peak_in_flight": self.long_requests.peak,
         }

@@ -109,6 +109,7 @@ class SalesforceApi:
             self.usage.record()
             ticket = self.long_requests.begin()
             try:
+                self.long_requests.hold()
                 request.params = {name: unquote(value) for name, value in request.params.items()}
                 return handler(request)
             finally:

@@ -54,15 +54,34 @@ class ApiUsage:
 
 
 class LongRequests:
-    """Tracks requests in flight (real time, not the sandbox clock: it is about how long they run)."""
+    """Tracks requests in flight (real time, not the sandbox clock: it is about how long they run).
+
+    `request_seconds` makes every admitted request take at least that long (real seconds) before it
+    answers, so tests can have requests overlap; `peak` is the most that were ever in flight at once
+    since the last `reset_peak`, which is how a test sees what a client's concurrency really was."""
 
     def __init__(self, max_long: int = DEFAULT_MAX_LONG_REQUESTS,
-                 threshold_seconds: float = DEFAULT_LONG_REQUEST_SECONDS) -> None:
+                 threshold_seconds: float = DEFAULT_LONG_REQUEST_SECONDS, request_seconds: float = 0.0) -> None:
         self.max_long = max_long
         self.threshold_seconds = threshold_seconds
+        self.request_seconds = request_seconds
         self._lock = threading.Lock()
         self._started: dict[int, float] = {}
         self._next = 0
+        self.peak = 0
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._started)
+
+    def reset_peak(self) -> None:
+        with self._lock:
+            self.peak = len(self._started)
+
+    def hold(self) -> None:
+        """Keep an admitted request running for `request_seconds` (no-op at 0)."""
+        if self.request_seconds > 0:
+            time.sleep(self.request_seconds)
 
     def begin(self) -> int:
         """Admit a request (or refuse it while too many long ones run); returns its ticket for `end`."""
@@ -73,6 +92,7 @@ class LongRequests:
                 raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.")
             self._next += 1
             self._started[self._next] = now
+            self.peak = max(self.peak, len(self._started))
             return self._next
 
     def end(self, ticket: int) -> None:

@@ -62,6 +62,8 @@ ACCOUNT = ObjectSchema(
         FieldSpec("BillingCountry", "string", "Billing Country", length=80),
         FieldSpec("Website", "url", "Website", length=255),
         FieldSpec("NumberOfEmployees", "int", "Employees", precision=8),
+        # Currency(18, 0), as Salesforce defines it: whole units, up to 18 digits (beyond a float's 15-17).
+        FieldSpec("AnnualRevenue", "currency", "Annual Revenue", precision=18, scale=0),
         _currency("Account Currency"),
         FieldSpec("Stripe_Customer_Id__c", "string", "Stripe Customer Id", length=255,
                   external_id=True, unique=True, case_sensitive=True),

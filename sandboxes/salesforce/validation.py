@@ -76,7 +76,7 @@ def _checked_value(spec: FieldSpec, value: object) -> object:
                 value = int(value)
         if value is not None and (isinstance(value, bool) or not isinstance(value, allowed)):
             raise _cannot_deserialize(spec, value)
-        if isinstance(value, Decimal) and spec.scale:
+        if isinstance(value, Decimal) and (spec.scale or spec.type == "currency"):  # Currency(18, 0) rounds too
             value = value.quantize(Decimal(1).scaleb(-spec.scale), rounding=ROUND_HALF_UP)
         return value
     if spec.type == "boolean":

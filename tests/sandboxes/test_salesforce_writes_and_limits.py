@@ -4,6 +4,8 @@ Salesforce sandbox, driven over HTTPS with simple-salesforce and plain requests.
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -226,6 +228,57 @@ def test_concurrent_long_requests_are_capped():
     assert "ConcurrentPerOrgLongTxn" in refused.value.message
     limiter.end(first)
     limiter.begin()
+
+
+def test_requests_held_in_flight_are_counted_and_the_peak_is_reported(sandbox, http):
+    """Input: request_seconds 1.0 and six concurrent queries from six threads; then a reset.
+    Expect GET /_sandbox/limits to show all six in flight while held, a peak of 6, and reset to clear both."""
+    http.post(sandbox.base_url + "/_sandbox/limits", json={"request_seconds": 1.0}, timeout=10)
+    path = f"{API}/query?q=SELECT+COUNT()+FROM+Account"
+    with ThreadPoolExecutor(6) as pool:
+        started = time.monotonic()
+        answers = [pool.submit(call, http, sandbox, "GET", path) for _ in range(6)]
+        seen = []
+        while not seen or (seen[-1] < 6 and time.monotonic() < started + 0.9):
+            seen.append(http.get(sandbox.base_url + "/_sandbox/limits", timeout=10).json()["in_flight"])
+        assert [answer.result().status_code for answer in answers] == [200] * 6
+        took = time.monotonic() - started
+    after = http.get(sandbox.base_url + "/_sandbox/limits", timeout=10).json()
+    assert seen[-1] == 6 and max(seen) == 6 and took >= 1.0
+    assert (after["in_flight"], after["peak_in_flight"]) == (0, 6)
+    http.post(sandbox.base_url + "/_sandbox/reset", timeout=10).raise_for_status()
+    reset = http.get(sandbox.base_url + "/_sandbox/limits", timeout=10).json()
+    assert (reset["peak_in_flight"], reset["request_seconds"], reset["in_flight"]) == (0, 0.0, 0)
+
+
+def test_a_request_held_past_the_long_threshold_fills_the_org_cap(sandbox, http):
+    """Input: max_long_requests 1, long_request_seconds 0, request_seconds 0.5: one query held in flight,
+    a second sent meanwhile. Expect the second refused with ConcurrentPerOrgLongTxn, the first answered."""
+    http.post(sandbox.base_url + "/_sandbox/limits",
+              json={"max_long_requests": 1, "long_request_seconds": 0, "request_seconds": 0.5}, timeout=10)
+    path = f"{API}/query?q=SELECT+COUNT()+FROM+Account"
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(call, http, sandbox, "GET", path)
+        deadline = time.monotonic() + 5
+        while http.get(sandbox.base_url + "/_sandbox/limits", timeout=10).json()["in_flight"] < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        refused = call(http, sandbox, "GET", path)
+        assert held.result().status_code == 200
+    assert refused.status_code == 403
+    assert refused.json() == [{"message": "ConcurrentPerOrgLongTxn Limit exceeded.",
+                               "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+
+
+def test_annual_revenue_is_a_whole_unit_currency_of_18_digits(sf):
+    """Input: AnnualRevenue 123456789012345678 (18 digits, more than a float holds) and 2500000.5.
+    Expect the first stored exactly, the second rounded half-up to the field's scale 0 (2500001)."""
+    [field] = [f for f in sf.Account.describe()["fields"] if f["name"] == "AnnualRevenue"]
+    assert (field["type"], field["precision"], field["scale"]) == ("currency", 18, 0)
+    big = sf.Account.create({"Name": "Big Revenue", "AnnualRevenue": 123456789012345678})["id"]
+    half = sf.restful("sobjects/Account", method="POST", data='{"Name": "Half", "AnnualRevenue": 2500000.5}')["id"]
+    assert sf.Account.get(big)["AnnualRevenue"] == 123456789012345678
+    assert sf.Account.get(half)["AnnualRevenue"] == Decimal("2500001")
 
 
 # -- injected faults -----------------------------------------------------------------------------
