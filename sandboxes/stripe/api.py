@@ -13,7 +13,8 @@ from typing import Any
 from sandboxes.stripe import billing, discounts, money, objects
 from sandboxes.stripe.errors import StripeApiError, invalid_param, missing_param
 from sandboxes.stripe.events import previous_attributes
-from sandboxes.stripe.listing import history_page, list_endpoint
+from sandboxes.stripe.history import SeededStore
+from sandboxes.stripe.listing import customer_candidates, history_page, list_endpoint, store_page
 from sandboxes.stripe.params import (
     currency,
     email,
@@ -136,10 +137,14 @@ def list_customers(state: StripeState, params: Body, _: dict[str, str], __: int)
     reject_unknown(params, _LIST_PARAMS | {"email", "created"})
     in_range = _created_filter(params)
     wanted_email = optional_str(params, "email")
-    chosen = [
-        customer for customer in state.customers.values()
-        if in_range(customer["created"]) and (wanted_email is None or customer["email"] == wanted_email)
-    ]
+
+    def keep(customer: Body) -> bool:
+        return in_range(customer["created"]) and (wanted_email is None or customer["email"] == wanted_email)
+
+    if wanted_email is None and isinstance(state.customers, SeededStore):
+        # Read the store in its kept (created, id) order only as far as the page needs (100k customers at scale).
+        return store_page(state.customers, None, [], params, "/v1/customers", "customer", keep)
+    chosen = [customer for customer in state.customers.values() if keep(customer)]
     return paginate(newest_first(chosen), params, "/v1/customers", "customer")
 
 
@@ -232,7 +237,12 @@ def list_invoices(state: StripeState, params: Body, _: dict[str, str], __: int) 
         wanted = {name: value for name, value in (("customer", customer_id), ("subscription", subscription_id))
                   if value is not None}
         rows = state.history.rows_for(wanted)
-        live = None if rows is None else [invoice for invoice in state.invoices.values() if keep(invoice)]
+        candidates = customer_candidates(state, state.invoices, wanted)
+        if rows is None:
+            live = None
+        else:
+            live = [invoice for invoice in (state.invoices.values() if candidates is None else candidates)
+                    if keep(invoice)]
         page = history_page(state, "invoice", live, params, "/v1/invoices", "invoice", keep, sources=
                             state.history.sources("invoice", rows, state.history.status_filter(status)))
     page["data"] = [objects.render_invoice(invoice, state.lines_of(invoice["id"])) for invoice in page["data"]]

@@ -564,14 +564,15 @@ class History:
         return self.row_fate[row] in (DISPUTE_OPEN, DISPUTE_LOST)
 
     def payout_sources(self, payout_id: str) -> list[Source]:
-        """The seeded-history balance transactions one seeded payout settled."""
+        """The seeded-history balance transactions one seeded payout settled (the live version of any that
+        was read since: list them with skip_live=False)."""
         by_kind: dict[int, list[int]] = {1: [], 2: [], 3: []}
         for ref in self.payout_rows.get(payout_id, array("q")):
             by_kind[ref % 4].append(ref // 4)
         built: list[Source] = []
         for kind, times, tail in ((1, self.row_attempt, ""), (2, self.row_fate_at, "re"), (3, self.row_fate_at, "dp")):
             built.append(Source(sorted(by_kind[kind], key=times.__getitem__), times, self._txn_id(tail),
-                                lambda object_id: self.build("balance_transaction", object_id), lambda row: True))
+                                self.state.balance_transactions.peek, lambda row: True))
         return built
 
     def _txn_id(self, tail: str) -> Callable[[int], str]:
@@ -667,13 +668,13 @@ def _bounds(keys: list[tuple[int, str]], below: tuple[int, str] | None, above: t
 
 def merged(live: Any, sources: list[Source], live_store: dict[str, Any], *, below: tuple[int, str] | None,
            above: tuple[int, str] | None, descending: bool, floor: int | None, ceiling: int | None,
-           keep: Callable[[Body], bool]) -> Iterator[Body]:
+           keep: Callable[[Body], bool], skip_live: bool = True) -> Iterator[Body]:
     """Live objects (a ListSource or LiveSource) and seeded ones (filtered by `keep`, skipped when a live
-    version exists), in (created, id) order strictly between the bounds."""
+    version exists unless `skip_live` is off), in (created, id) order strictly between the bounds."""
     streams: list[Iterator[tuple[tuple[int, str], Body]]] = [live.walk(below, above, descending, floor, ceiling)]
     for source in sources:
         streams.append(entry for entry in source.walk(below, above, descending, floor, ceiling)
-                       if not dict.__contains__(live_store, entry[0][1]) and keep(entry[1]))
+                       if not (skip_live and dict.__contains__(live_store, entry[0][1])) and keep(entry[1]))
     for _, item in heapq.merge(*streams, key=lambda entry: entry[0], reverse=descending):
         yield item
 
@@ -688,6 +689,7 @@ class SeededStore(dict):
         self.kind = kind
         self.history = history
         self._order: list[tuple[int, str]] | None = None
+        self._index: dict[Any, set[Any]] | None = None  # customer (paid_out: payout) -> live keys
 
     def __missing__(self, key: Any) -> Any:
         built = None if self.history is None else self._built(key)
@@ -730,12 +732,32 @@ class SeededStore(dict):
             self._order = sorted((value.get("created") or 0, key) for key, value in dict.items(self))
         return self._order
 
+    def _indexed(self, value: Any) -> Any:
+        if self.kind == "paid_out":
+            return value
+        return value.get("customer") if isinstance(value, dict) else None
+
+    def keys_with(self, indexed: Any) -> set[Any]:
+        """The live keys whose object names this customer (paid_out: whose payout is this one)."""
+        if self._index is None:
+            self._index = {}
+            for key, value in dict.items(self):
+                self._index.setdefault(self._indexed(value), set()).add(key)
+        return self._index.get(indexed, set())
+
     def __setitem__(self, key: Any, value: Any) -> None:
-        if self._order is not None and not dict.__contains__(self, key):
+        known = dict.__contains__(self, key)
+        if self._order is not None and not known:
             insort(self._order, (value.get("created") or 0, key))
+        if self._index is not None:
+            if known:
+                self._index.get(self._indexed(dict.__getitem__(self, key)), set()).discard(key)
+            self._index.setdefault(self._indexed(value), set()).add(key)
         dict.__setitem__(self, key, value)
 
     def _forget(self, key: Any, value: Any) -> None:
+        if self._index is not None:
+            self._index.get(self._indexed(value), set()).discard(key)
         if self._order is not None:
             entry = (value.get("created") or 0, key)
             position = bisect_left(self._order, entry)
@@ -769,8 +791,8 @@ class SeededStore(dict):
 
     def clear(self) -> None:
         dict.clear(self)
-        self._order = None
+        self._order = self._index = None
 
     def popitem(self) -> tuple[Any, Any]:
-        self._order = None
+        self._order = self._index = None
         return dict.popitem(self)

@@ -49,6 +49,7 @@ def list_endpoint(
     kind: str | None = None,
     keep: Callable[[dict[str, Any]], bool] | None = None,
     sources: list[Source] | None = None,
+    skip_live: bool = True,
 ) -> dict[str, Any]:
     """Filter (`equals` params must match the same-named field exactly; `ranges` take created-style
     bounds), order newest first and page; `items` may be a whole store (a dict: its values). `extra` names
@@ -78,8 +79,29 @@ def list_endpoint(
     # The whole store and no selective filter: read it in order only as far as the page needs.
     rows = state.history.rows_for(wanted)
     whole = store is not None and store is state.history.store(kind) and rows is None
-    live = None if whole else [item for item in items if matches(item)]
-    return history_page(state, kind, live, params, url, object_name, matches, sources=sources, rows=rows)
+    candidates = customer_candidates(state, store, wanted) if store is not None else None
+    if whole:
+        live = None
+    elif candidates is not None:
+        live = [item for item in candidates if matches(item)]
+    else:
+        live = [item for item in items if matches(item)]
+    return history_page(state, kind, live, params, url, object_name, matches, sources=sources, rows=rows,
+                        skip_live=skip_live)
+
+
+def customer_candidates(state: StripeState, store: Any, wanted: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The live objects of one customer (`customer=`, or `subscription=` through its customer) from the store's
+    index, or None when the filter names neither (or an unknown subscription)."""
+    if not isinstance(store, seeded_history.SeededStore):
+        return None
+    customer = wanted.get("customer")
+    if customer is None and wanted.get("subscription") is not None:
+        subscription = state.subscriptions.get(wanted["subscription"])
+        customer = None if subscription is None else subscription["customer"]
+    if customer is None:
+        return None
+    return [dict.__getitem__(store, key) for key in store.keys_with(customer)]
 
 
 def created_bounds(params: dict[str, Any]) -> tuple[int | None, int | None]:
@@ -104,37 +126,44 @@ def created_bounds(params: dict[str, Any]) -> tuple[int | None, int | None]:
 
 def history_page(state: StripeState, kind: str, live: list[dict[str, Any]] | None, params: dict[str, Any],
                  url: str, object_name: str, keep: Callable[[dict[str, Any]], bool], *, rows: Any = None,
-                 sources: list[Source] | None = None) -> dict[str, Any]:
+                 sources: list[Source] | None = None, skip_live: bool = True) -> dict[str, Any]:
     """One list page over live objects (`live`, already filtered; None: every live object of the store that
     `keep` accepts) and the seeded history's objects of `kind` (filtered by `keep`), newest first, with
     Stripe's cursors: only the objects the page needs are read or built."""
     history = state.history
     assert history is not None
-    limit = page_limit(params)
     store = history.store(kind)
     assert isinstance(store, seeded_history.SeededStore)
     chosen_sources = sources if sources is not None else history.sources(kind, rows)
+    return store_page(store, live, chosen_sources, params, url, object_name, keep, skip_live=skip_live)
+
+
+def store_page(store: seeded_history.SeededStore, live: list[dict[str, Any]] | None, sources: list[Source],
+               params: dict[str, Any], url: str, object_name: str, keep: Callable[[dict[str, Any]], bool], *,
+               skip_live: bool = True) -> dict[str, Any]:
+    """A page of `live` (or, when None, of every live object in `store` that `keep` accepts, read in the store's
+    order) merged with `sources`; a cursor must name an object the filters accept, as with paginate()."""
+    limit = page_limit(params)
     floor, ceiling = created_bounds(params)
     live_source = seeded_history.LiveSource(store, keep) if live is None else seeded_history.ListSource(live)
 
     def cursor(param: str) -> tuple[int, str]:
         object_id = params[param]
         item = store.peek(object_id)
-        if item is None:
+        if item is None or not keep(item):
             raise missing(object_name, object_id, param=param)
         return item.get("created") or 0, item["id"]
 
     if params.get("ending_before") and not params.get("starting_after"):
         newer = list(islice(seeded_history.merged(
-            live_source, chosen_sources, store, below=None, above=cursor("ending_before"), descending=False,
-            floor=floor, ceiling=ceiling, keep=keep), limit + 1))
+            live_source, sources, store, below=None, above=cursor("ending_before"), descending=False,
+            floor=floor, ceiling=ceiling, keep=keep, skip_live=skip_live), limit + 1))
         return objects.list_object(newer[:limit][::-1], len(newer) > limit, url)
     below = cursor("starting_after") if params.get("starting_after") else None
     older = list(islice(seeded_history.merged(
-        live_source, chosen_sources, store, below=below, above=None, descending=True, floor=floor, ceiling=ceiling,
-        keep=keep), limit + 1))
+        live_source, sources, store, below=below, above=None, descending=True, floor=floor, ceiling=ceiling,
+        keep=keep, skip_live=skip_live), limit + 1))
     return objects.list_object(older[:limit], len(older) > limit, url)
-
 
 def _field_text(value: Any) -> Any:
     # Booleans arrive as "true"/"false" form strings; ids are compared as given.

@@ -85,7 +85,7 @@ class StripeState:
     def _seed_account(self, now: int | None) -> None:
         self.ids = objects.IdFactory(self.seed.seed)
         self.history: History | None = None  # the seeded year of renewals, when history_months > 0
-        self.customers: dict[str, dict[str, Any]] = {}
+        self.customers: dict[str, dict[str, Any]] = SeededStore("customer")  # a dict that keeps its list order
         self.invoices: dict[str, dict[str, Any]] = {}
         self.lines: dict[str, list[dict[str, Any]]] = {}  # invoice id -> its lines, in the order added
         self.invoice_items: dict[str, dict[str, Any]] = {}
