@@ -108,15 +108,15 @@ def _fail(hub: Hub, counts: PushCounts, row: OutboxRow, error: str, attempt: int
 
 
 def _send(hub: Hub, qb: QuickBooksConnector, writes: Sequence[Write], rejected: Sequence[tuple[OutboxRow, str]],
-          counts: PushCounts, batch_size: int, reason: str | None) -> set[int]:
+          counts: PushCounts, batch_size: int, reason: str | None) -> list[Finished]:
     """Count the attempts, send, then record every outcome: done with its link, or failed.
-    Returns the ids of the rows that landed."""
+    Returns the rows that landed."""
     attempts = {row.id: row.attempts + 1 for row in [write.row for write in writes] + [row for row, _ in rejected]}
     hub.mark_attempts(list(attempts))
     for row, error in rejected:  # refused before any call (e.g. a mapping error)
         _fail(hub, counts, row, error, attempts[row.id])
     if not writes:
-        return set()
+        return []
     outcomes = (send_updates if writes[0].operation == "update" else quickbooks_batch.send)(
         qb, writes, batch_size, attempts)
     done: list[Finished] = []
@@ -130,7 +130,14 @@ def _send(hub: Hub, qb: QuickBooksConnector, writes: Sequence[Write], rejected: 
         counts.updated += len(done)
     else:
         counts.written += len(done)
-    return {row.id for row, _, _ in done}
+    return done
+
+
+def _remember(links: dict[str, dict[str, str]], finished: Sequence[Finished]) -> None:
+    """Keep the push's copy of the cross-reference current (it is read once per push, not per chunk)."""
+    for row, qb_id, reason in finished:
+        if reason is not None:
+            links.setdefault(row.entity, {})[row.canonical_key] = qb_id
 
 
 def _create_rows(hub: Hub, entity: str) -> list[OutboxRow]:
@@ -155,12 +162,10 @@ def _by_name(qb: QuickBooksConnector, names: list[str]) -> dict[str, dict]:
 
 
 def _push_customer_chunk(hub: Hub, qb: QuickBooksConnector, rows: Sequence[OutboxRow], counts: PushCounts,
-                         batch_size: int) -> None:
+                         batch_size: int, links: dict[str, str], owners: dict[str, str]) -> None:
     """DisplayName is unique in QuickBooks. A same-named customer nobody else is linked to is adopted; one
     linked to another Stripe customer (or claimed by an earlier row of this chunk) is not ours, so this one
     gets its Stripe id appended to stay distinct, as customer_to_quickbooks(disambiguate=True) writes it."""
-    links = hub.links("customer", SYSTEM)
-    owners = {qb_id: key for key, qb_id in links.items()}
     finished: list[Finished] = []
     writes: list[Write] = []
     claimed: set[str] = set()  # DisplayNames and Ids taken by earlier rows of this chunk
@@ -195,7 +200,10 @@ def _push_customer_chunk(hub: Hub, qb: QuickBooksConnector, rows: Sequence[Outbo
             writes.append(Write(row, "Customer", "create", payload))
     counts.adopted += len(finished)
     hub.finish_writes(finished)
-    _send(hub, qb, writes, [], counts, batch_size, "created_by_concord")
+    for row, qb_id, reason in [*finished, *_send(hub, qb, writes, [], counts, batch_size, "created_by_concord")]:
+        if reason is not None:
+            links[row.canonical_key] = qb_id
+            owners[qb_id] = row.canonical_key
 
 
 def _customer_body(record: dict) -> dict:
@@ -206,8 +214,10 @@ def push_customers(hub: Hub, qb: QuickBooksConnector, progress: Progress | None 
                    batch_size: int = DEFAULT_BATCH_SIZE) -> PushCounts:
     counts = PushCounts(planned=plan_customers(hub))
     rows = _create_rows(hub, "customer")
+    links = hub.links("customer", SYSTEM)
+    owners = {qb_id: key for key, qb_id in links.items()}
     for done, chunk in enumerate(chunks(rows, MAX_BATCH_ITEMS), start=1):
-        _push_customer_chunk(hub, qb, chunk, counts, batch_size)
+        _push_customer_chunk(hub, qb, chunk, counts, batch_size, links, owners)
         if progress:
             progress(f"customers: {min(done * MAX_BATCH_ITEMS, len(rows))}/{len(rows)} pushed to QuickBooks")
     counts.planned += plan_customer_updates(hub, qb)
@@ -225,10 +235,8 @@ def plan_customer_updates(hub: Hub, qb: QuickBooksConnector) -> int:
 
 
 def _push_invoice_chunk(hub: Hub, qb: QuickBooksConnector, rows: Sequence[OutboxRow], counts: PushCounts,
-                        batch_size: int) -> None:
-    customer_links = hub.links("customer", SYSTEM)
-    own_links = hub.links(rows[0].entity, SYSTEM)
-    invoice_links = own_links if rows[0].entity == "invoice" else hub.links("invoice", SYSTEM)
+                        batch_size: int, links: dict[str, dict[str, str]]) -> None:
+    customer_links, own_links, invoice_links = links["customer"], links[rows[0].entity], links["invoice"]
     finished: list[Finished] = []
     todo = []
     for row in rows:
@@ -261,17 +269,19 @@ def _push_invoice_chunk(hub: Hub, qb: QuickBooksConnector, rows: Sequence[Outbox
         writes.append(Write(row, qb_entity, "create", body))
     counts.adopted += sum(reason is not None for _, _, reason in finished)
     hub.finish_writes(finished)
-    _send(hub, qb, writes, rejected, counts, batch_size, "created_by_concord")
+    _remember(links, finished)
+    _remember(links, _send(hub, qb, writes, rejected, counts, batch_size, "created_by_concord"))
 
 
 def push_invoices(hub: Hub, qb: QuickBooksConnector, progress: Progress | None = None,
                   batch_size: int = DEFAULT_BATCH_SIZE) -> PushCounts:
     """Push invoices first, then the payments that apply to them, then updates of changed invoices."""
     counts = PushCounts(planned=plan_invoices(hub))
+    links = {entity: hub.links(entity, SYSTEM) for entity in ("customer", "invoice", "payment")}
     for entity in ("invoice", "payment"):
         rows = _create_rows(hub, entity)
         for done, chunk in enumerate(chunks(rows, MAX_BATCH_ITEMS), start=1):
-            _push_invoice_chunk(hub, qb, chunk, counts, batch_size)
+            _push_invoice_chunk(hub, qb, chunk, counts, batch_size, links)
             if progress:
                 progress(f"{entity}s: {min(done * MAX_BATCH_ITEMS, len(rows))}/{len(rows)} pushed to QuickBooks")
     counts.planned += plan_invoice_updates(hub, qb)
@@ -326,7 +336,7 @@ def _push_updates(hub: Hub, qb: QuickBooksConnector, entity: str, qb_entity: str
                 finished.append((row, row.payload["qb_id"], None))
             else:
                 writes.append(write)
-        landed = _send(hub, qb, writes, rejected, counts, batch_size, None) | {row.id for row, _, _ in finished}
+        landed = {row.id for row, _, _ in [*finished, *_send(hub, qb, writes, rejected, counts, batch_size, None)]}
         # Marked done after the newest, but latest_done_payloads goes by row id: the newest stays the base.
         hub.finish_writes([(old, old.payload["qb_id"], None) for row_id in landed for old in older.get(row_id, [])])
         hub.finish_writes(finished)
