@@ -94,6 +94,7 @@ class ApiQuota:
         self.used: int | None = None
         self.limit: int | None = None
         self._in_flight = 0
+        self._answered = False  # some answer came back (with or without the header)
         self._changed = threading.Condition()
 
     @property
@@ -113,9 +114,9 @@ class ApiQuota:
 
     def _admit(self) -> None:
         with self._changed:
-            # Until one answer has told the figures, one call at a time: a burst of threads on a new
-            # connector must not spend blind what the reserve is there to keep.
-            self._changed.wait_for(lambda: self.limit is not None or self._in_flight == 0, timeout=_PROBE_WAIT)
+            # Until the first answer, one call at a time: a burst of threads on a new connector must not
+            # spend blind what the reserve is there to keep.
+            self._changed.wait_for(lambda: self._answered or self._in_flight == 0, timeout=_PROBE_WAIT)
             if self.limit is not None and self.used is not None \
                     and self.used + self._in_flight >= self.limit - self.reserve:
                 raise SalesforceQuotaError(self.used, self.limit, self.reserve)
@@ -125,6 +126,7 @@ class ApiQuota:
         figures = parse_limit_info(headers.get("Sforce-Limit-Info")) if headers is not None else None
         with self._changed:
             self._in_flight -= 1
+            self._answered = self._answered or headers is not None
             if figures is not None:
                 self.used, self.limit = figures
             self._changed.notify_all()

@@ -125,6 +125,29 @@ def test_the_reserve_stops_a_read_before_salesforce_refuses(sandbox, control):
     assert [control.someone_else_calls() for _ in range(5)] == [200] * 5
 
 
+def test_threads_on_a_fresh_connector_never_spend_the_reserve_together(sandbox, control):
+    """Input: a daily quota of 20 with 15 used by others, a reserve of 0.1 (2 calls), and 12 threads calling
+    count('Account') at once on a connector that has seen no answer yet (requests held 0.05 s, so they overlap).
+    Expect exactly 3 calls sent (the first alone, to learn the figures, then 2 more counted while in flight),
+    9 refused with SalesforceQuotaError, the sandbox at 18 of 20 and never answering 403."""
+    control.limits(daily_api_requests=20, request_seconds=0.05)
+    assert [control.someone_else_calls() for _ in range(15)] == [200] * 15
+    connector = connect(sandbox, quota_reserve_fraction=0.1)
+
+    def count() -> str:
+        try:
+            connector.count("Account")
+            return "sent"
+        except SalesforceQuotaError:
+            return "refused"
+
+    with ThreadPoolExecutor(12) as pool:
+        outcomes = list(pool.map(lambda _: count(), range(12)))
+    assert (outcomes.count("sent"), outcomes.count("refused")) == (3, 9)
+    assert control.limits()["api_requests_used"] == 18 == connector.quota_used
+    assert {entry["status"] for entry in api_calls(control.requests())} == {200}
+
+
 def test_the_reserve_comes_from_the_environment(sandbox, control, monkeypatch):
     """Input: CONCORD_SALESFORCE_QUOTA_RESERVE=0.5 with a daily quota of 10 (so 5 kept), then 1.5.
     Expect the connector to stop after 5 calls, and a reserve outside 0..1 refused when it is built."""
