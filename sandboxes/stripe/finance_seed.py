@@ -17,7 +17,9 @@ Everything is a function of the seed. Ids of the derived objects reuse the seede
 (pi_X, ch_X, txn_X...), which is cheap and collision-free, so scale=1000 still builds in about a second
 or two. Only the subscription periods and payout statuses depend on the sandbox clock at reset: periods
 are rolled forward to contain "now" (the renewals in between are not invoiced), and transactions not yet
-available are left for the regular automatic payouts.
+available are left for the regular automatic payouts. With `history_months` (opt-in), history.py adds each
+subscription's renewal invoices of those months before the clock, with their payments, and the payouts settle
+them too.
 """
 
 from __future__ import annotations
@@ -96,8 +98,7 @@ def seed_money(state: StripeState, now: int) -> None:
         customer = state.customers[account.stripe_customer_id]
         method = _card(state, customer)
         if invoices:
-            subscribed.append((index, customer, _subscription(state, index, customer, method, invoices, now),
-                               invoices))
+            subscribed.append((customer, _subscription(state, index, customer, method, invoices, now), invoices))
         for seed_invoice in invoices:
             if seed_invoice.status == "paid":
                 _payment(state, state.invoices[seed_invoice.stripe_id], method, paid_count, headroom)
@@ -110,16 +111,15 @@ def seed_money(state: StripeState, now: int) -> None:
     _payouts(state, now)
 
 
-def _year_of_history(state: StripeState, subscribed: list[tuple[int, Body, Body, list[SeedInvoice]]],
-                     now: int) -> None:
+def _year_of_history(state: StripeState, subscribed: list[tuple[Body, Body, list[SeedInvoice]]], now: int) -> None:
     """The renewal invoices (and their payments) of the `history_months` before `now` (see history.py)."""
     from sandboxes.stripe.history import History
 
     made = History(state, state.history_months, now)
-    for index, customer, subscription, invoices in subscribed:
+    for customer, subscription, invoices in subscribed:
         item = state.subscription_items["si_" + _suffix(customer["id"])]
-        rows = made.add_subscription(index, customer, subscription, state.prices[item["price"]],
-                                     invoices[0].created, len(invoices))
+        rows = made.add_subscription(customer, subscription, state.prices[item["price"]], invoices[0].created,
+                                     len(invoices))
         if not rows:
             continue
         first = min(made.row_created[row] for row in rows)

@@ -25,6 +25,7 @@ Everything is a function of the seed and of the clock at reset (which periods ha
 from __future__ import annotations
 
 import calendar
+import copy
 import heapq
 import string
 import time
@@ -106,9 +107,7 @@ class History:
         self.first_number = array("i")  # per customer: the invoice sequence its first renewal takes
         self.plans: list[tuple[str, str, int, str]] = []  # per customer: price id, interval, amount, currency
         self.subscription_of: list[str] = []
-        self.period_months = array("b")
         self.row_customer = array("i")
-        self.row_slot = array("h")  # the period's number counted from the subscription's start
         self.row_created = array("q")  # the period's start: the renewal invoice's created
         self.row_period_end = array("q")
         self.row_status = array("b")
@@ -125,7 +124,7 @@ class History:
 
     # -- building the rows -------------------------------------------------------------------------
 
-    def add_subscription(self, index: int, customer: Body, subscription: Body, price: Body, start: int,
+    def add_subscription(self, customer: Body, subscription: Body, price: Body, start: int,
                          seeded_slots: int) -> range:
         """Rows for one subscription (start = its first seeded invoice); returns them."""
         position = len(self.plans)
@@ -134,7 +133,6 @@ class History:
         per = 12 if interval == "year" else 1
         self.plans.append((price["id"], interval, price["unit_amount"], price["currency"]))
         self.subscription_of.append(subscription["id"])
-        self.period_months.append(per)
         self.first_row.append(len(self.row_customer))
         self.first_number.append(customer["next_invoice_sequence"])
         moment = time.gmtime(start)
@@ -168,7 +166,6 @@ class History:
         if attempt > self.now:
             status, attempt = OPEN, 0  # not collected yet
         self.row_customer.append(position)
-        self.row_slot.append(slot)
         self.row_created.append(created)
         self.row_period_end.append(period_end)
         self.row_status.append(status)
@@ -412,7 +409,7 @@ class History:
             intent.update(status="requires_payment_method", last_payment_error={
                 "code": code, "charge": "ch_" + suffix, "decline_code": decline_code,
                 "doc_url": f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}", "message": message,
-                "payment_method": method, "type": "card_error"})
+                "payment_method": copy.deepcopy(method), "type": "card_error"})
         return intent
 
     def _charge(self, row: int, suffix: str) -> Body:
