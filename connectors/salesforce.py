@@ -311,14 +311,18 @@ class SalesforceConnector:
         return list(self._query(soql))
 
     def upsert_account_by_stripe_id(self, stripe_customer_id: str, fields: dict[str, Any]) -> bool:
-        """Create or update the Account keyed by `stripe_customer_id`; True when it was created."""
+        """Create or update the Account keyed by `stripe_customer_id`; True when it was created.
+
+        Decimal values (AnnualRevenue, custom currency fields) are sent as exact JSON numbers. A row
+        Salesforce could not lock (UNABLE_TO_LOCK_ROW) is sent again as `lock_retry` says; after the last
+        send the SDK's SalesforceMalformedRequest is raised, for the caller to dead-letter the record."""
         body = {name: value for name, value in fields.items() if name != STRIPE_ID_FIELD}
         # The SDK's upsert encodes with plain json.dumps, which refuses Decimals (and a float would
         # round them): the body is encoded here, Decimals as exact JSON numbers.
         path = "sobjects/Account/" + format_external_id(STRIPE_ID_FIELD, stripe_customer_id)
         data = salesforce_collections.dumps(body)
         send = partial(self._call, lambda client: call_salesforce(client.base_url + path, "PATCH",
-                                                                  session=client.session, headers=client.headers,
+                                                                  session=client.session, headers=dict(client.headers),
                                                                   data=data, timeout=120))
         retry = self._lock_retry
         response = call_with_retries(send, _is_lock_error, attempts=retry.attempts, initial_wait=retry.first_wait,

@@ -1,6 +1,10 @@
 """The /_sandbox/ control API: no vendor has it. Tests use it to reset the org, plant rows the API
 would refuse, move the sandbox clock, inject UNABLE_TO_LOCK_ROW, tune limits, add custom fields (as an
 admin would in Setup), set how long Bulk API jobs run and make them fail, and read the request log.
+
+`/_sandbox/limits` sets the daily quota, the session timeout, the long-request cap and threshold, and
+`request_seconds` (every vendor request held that long, so requests overlap); GET also reports
+`api_requests_used`, `in_flight` and `peak_in_flight` (the most requests in flight at once since reset).
 """
 
 from __future__ import annotations
