@@ -13,6 +13,7 @@ import stripe
 from connectors.stripe import http_client_trusting
 from sandboxes.seed import build_seed
 from sandboxes.stripe import StripeSandbox, currencies
+from sandboxes.stripe.billing import add_interval
 from sandboxes.stripe.state import StripeState
 from sandboxes.tls import create_local_ca
 from tests.sandboxes.test_stripe_conformance import FIXTURES, ON_REQUEST, SDK_CLASSES, annotated
@@ -58,32 +59,43 @@ def _renewals(client) -> list:
 
 
 def test_a_monthly_customer_has_twelve_invoices_in_the_year(client, sandbox):
-    """Input: every monthly subscription; expect 12 invoices created in the year ending at the clock (the
-    seeded ones plus one renewal a month), one per calendar month, all naming the subscription, the renewals
-    billed at the plan's price for one month; a yearly subscription has one invoice in that year."""
+    """Input: every subscription; expect, for the 12 monthly periods ending with the one that contains the clock
+    (anchored on the first seeded invoice's day), exactly one invoice each: the seeded invoice n for period n,
+    a renewal created at the period's start otherwise, billed at the plan's price for that period, all naming
+    the subscription; a yearly subscription has one invoice in its year."""
     now = sandbox.clock.now()
     monthly = yearly = 0
     for account in SEED.accounts:
         subscription, item = _subscription(client, account.stripe_customer_id)
         invoices = _all(client.v1.invoices.list({"subscription": subscription.id, "limit": 100}))
-        in_year = [invoice for invoice in invoices if now - YEAR < invoice.created <= now]
+        seeded = [invoice.stripe_id for invoice in SEED.invoices if invoice.customer == account.stripe_customer_id]
+        renewals = sorted((invoice for invoice in invoices if invoice.id.startswith("in_1Y")),
+                          key=lambda invoice: invoice.created)
+        assert {invoice.id for invoice in invoices} == set(seeded) | {invoice.id for invoice in renewals}
         assert all(invoice.parent.subscription_details.subscription == subscription.id for invoice in invoices)
-        if item.price.recurring.interval == "month":
+        start = client.v1.invoices.retrieve(seeded[0]).created
+        interval = item.price.recurring.interval
+        step = 1 if interval == "month" else 12
+
+        def period(number: int, start: int = start, step: int = step) -> int:
+            return add_interval(start, "month", number * step, time.gmtime(start).tm_mday)
+
+        current = max(number for number in range(-30, 30) if period(number) <= now)
+        window = range(current - (11 if interval == "month" else 0), current + 1)
+        seeded_periods = range(len(seeded)) if interval == "month" else range(1)
+        assert [invoice.created for invoice in renewals] == [period(n) for n in window if n not in seeded_periods]
+        assert len(renewals) + sum(1 for n in window if n in seeded_periods) == (12 if interval == "month" else 1)
+        if interval == "month":
             monthly += 1
-            assert len(in_year) == 12, account.name
-            months = Counter(time.gmtime(invoice.created)[:2] for invoice in in_year)
-            assert max(months.values()) == 1
-        else:  # its one yearly invoice: the first seeded one here (the seed bills 1-3 invoices a month apart)
+            assert item.current_period_start == period(current) <= now < item.current_period_end
+        else:
             yearly += 1
-            seeded = [invoice.stripe_id for invoice in SEED.invoices if invoice.customer == account.stripe_customer_id]
-            assert [invoice.id for invoice in in_year if invoice.id not in seeded[1:]] == [seeded[0]]
-        for invoice in in_year:
-            if invoice.id.startswith("in_1Y"):
-                (line,) = invoice.lines.data
-                assert line.pricing.price_details.price == item.price.id
-                assert invoice.total == line.amount == item.price.unit_amount
-                assert line.period.start == invoice.created < line.period.end
-                assert invoice.billing_reason in ("subscription_cycle", "subscription_create")
+        for invoice, number in zip(renewals, [n for n in window if n not in seeded_periods], strict=True):
+            (line,) = invoice.lines.data
+            assert line.pricing.price_details.price == item.price.id
+            assert invoice.total == line.amount == item.price.unit_amount
+            assert (line.period.start, line.period.end) == (invoice.created, period(number + 1))
+            assert invoice.billing_reason in ("subscription_cycle", "subscription_create")
         reasons = Counter(invoice.billing_reason for invoice in invoices)
         assert reasons["subscription_create"] == 1
         assert subscription.start_date == min(invoice.created for invoice in invoices)
