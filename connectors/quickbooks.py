@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from pyrate_limiter import Rate
+from pyrate_limiter import Duration, Rate
 from quickbooks import QuickBooks
 from quickbooks.exceptions import AuthorizationException, QuickbooksException
 
@@ -35,6 +35,7 @@ __all__ = ["QuickBooksConnector", "quote"]
 MAX_REQUEST_ID_LENGTH = 50  # QuickBooks rejects longer requestid values
 MAX_PAGE_SIZE = 1000  # QuickBooks caps MAXRESULTS at 1000
 MAX_BATCH_ITEMS = 30  # QuickBooks' limit of BatchItemRequests per batch call
+BATCH_RATES = [Rate(40, Duration.MINUTE)]  # QuickBooks' limit of batch calls per realm, besides 500/min
 RETRYABLE_CODES = frozenset({3001, 10000})  # throttled (429); system failure (5xx)
 
 T = TypeVar("T")
@@ -117,9 +118,11 @@ class QuickBooksConnector:
         token_url: str | None = None,
         token_store: TokenStore | None = None,
         token_lock: threading.Lock | None = None,
+        batch_rate_limits: list[Rate] | None = None,
     ) -> None:
         """With `rate_limits` (QuickBooks publishes 10/s and 500/min per realm) every request first takes
-        a permit from the realm's shared bucket in `rate_limit_dir`.
+        a permit from the realm's shared bucket in `rate_limit_dir`, and every batch call one more from the
+        realm's batch bucket (`batch_rate_limits`, by default QuickBooks' 40 a minute).
 
         With `client_id`/`client_secret` (and a `refresh_token` or a pair already in `token_store`), an
         expired access token (401) is refreshed once per call and the rotated pair is saved in
@@ -142,9 +145,13 @@ class QuickBooksConnector:
             raise ValueError("QuickBooksConnector needs an access token or client_id/client_secret to refresh one")
         session = PinnedOAuth2Session(token={"access_token": access_token or "", "token_type": "Bearer"})
         limiter = None
+        self._batch_limiter = None
         if rate_limits:
-            limiter = limiter_for("quickbooks", account_key("quickbooks", base_url, realm_id), rate_limit_dir,
-                                  rate_limits)
+            account = account_key("quickbooks", base_url, realm_id)
+            limiter = limiter_for("quickbooks", account, rate_limit_dir, rate_limits)
+            # A batch call also takes a permit of the realm's 40 batches a minute (shared like the other).
+            self._batch_limiter = limiter_for("quickbooks-batch", account, rate_limit_dir,
+                                              batch_rate_limits or BATCH_RATES)
         configure(session, ca_bundle, limiter)
         self.response_stats: ResponseStats = session.stats
         self.client.session = session
@@ -239,7 +246,13 @@ class QuickBooksConnector:
         body = encode_payload({"BatchItemRequest": [_sparse_item(item) for item in items]})
         request_id = _check_request_id(request_id)
         url = f"{self.client.api_url}/company/{self.client.company_id}/batch"
-        return self._call(lambda: self.client.post(url, body, request_id=request_id))["BatchItemResponse"]
+
+        def post() -> dict:
+            if self._batch_limiter is not None:
+                self._batch_limiter.try_acquire("batches")  # blocks until the realm may send another batch
+            return self.client.post(url, body, request_id=request_id)
+
+        return self._call(post)["BatchItemResponse"]
 
     def find_in(self, entity: str, name: str, values: list[str]) -> list[dict]:
         """Every `entity` whose property `name` is one of `values` (one query per 100 values)."""

@@ -9,6 +9,7 @@ requestids and replays, but it does not record bodies.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -16,6 +17,7 @@ from decimal import Decimal
 import httpx
 import pytest
 import requests
+from pyrate_limiter import Duration, Rate
 
 from connectors.outbox_keys import MAX_KEY_LENGTH, batch_request_id, idempotency_key, request_id
 from connectors.quickbooks import QuickBooksConnector
@@ -155,6 +157,20 @@ def test_same_named_customers_in_one_batch_are_adopted_or_told_apart(hub, qb, co
     names = {qb.get_customer(links[f"cus_twin{n}"])["DisplayName"] for n in (1, 2)}
     assert names == {"Twin Peaks Ltd (cus_twin1)", "Twin Peaks Ltd (cus_twin2)"}
     assert hub.outbox_counts() == {"pending": 0, "done": 5, "failed": 0}
+
+
+def test_batch_calls_are_paced_by_their_own_limit(hub, qb, sandbox, tls):
+    """Input: 65 invoices through a connector whose batch limit is 1 batch a second (QuickBooks' is 40 a
+    minute) and whose request limit is generous -> 3 batch calls that cannot all go within 2 seconds."""
+    _company(hub, qb, 5, 65)
+    creds = sandbox.credentials()
+    paced = QuickBooksConnector(creds["QUICKBOOKS_BASE_URL"], creds["QUICKBOOKS_REALM_ID"],
+                                creds["QUICKBOOKS_ACCESS_TOKEN"], ca_bundle=str(tls.bundle_path),
+                                rate_limits=[Rate(1000, Duration.SECOND)],
+                                batch_rate_limits=[Rate(1, Duration.SECOND)])
+    started = time.monotonic()
+    assert push_invoices(hub, paced, batch_size=30).written == 65
+    assert time.monotonic() - started >= 2.0
 
 
 def test_one_bad_item_fails_alone_and_reaches_the_dead_letters(hub, qb, control):
