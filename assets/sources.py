@@ -55,14 +55,7 @@ def _quickbooks_problem(record: dict) -> Problem | None:
     return None if reason is None else Problem("Id" if "Id" in reason else "", reason)
 
 
-def _land_quickbooks(context, hub_resource: HubResource, quickbooks: QuickBooksResource, qb_entity: str,
-                     entity: str) -> MaterializeResult:
-    """Incremental after the first run: LastUpdatedTime + Id after the cursor, CDC for deletes, the vendor's
-    current second included (these assets read right after Concord's writes, and reconciliation compares
-    against what they land, so it must equal a full read); a stale cursor is a gap, read in full."""
-    store = hub_resource.hub()
-    connector = quickbooks.connector(token_store=store)
-    stream = f"quickbooks.{entity}"
+def _read_quickbooks(context, store, connector, qb_entity: str, entity: str, stream: str):
     since, gap = store.get_cursor(stream), False
     try:
         feed = quickbooks_changes.read_changes(connector, qb_entity, since)
@@ -73,8 +66,36 @@ def _land_quickbooks(context, hub_resource: HubResource, quickbooks: QuickBooksR
         gap, since = True, None
         feed = quickbooks_changes.read_changes(connector, qb_entity, None)
         changes = list(feed)
+    return since, gap, feed, changes
+
+
+def _refresh_customers_of(context, store, connector, invoices: list[dict], gone: list[str]) -> int:
+    """Re-read and land the customers of changed or deleted invoices (their Balance moved without their
+    LastUpdatedTime); the customers' own cursor does not move. Returns how many were re-read."""
+    before = store.payloads_of("quickbooks", "invoice", [row["Id"] for row in invoices] + gone)
+    touched = {(row.get("CustomerRef") or {}).get("value") for row in [*invoices, *before.values()]} - {None}
+    if not touched:
+        return 0
+    customers = quickbooks_changes.customers_by_id(connector, touched)
+    land_validated(context, store, "quickbooks", "customer", customers, _quickbooks_problem, deleted=[],
+                   stream="quickbooks.customer", cursor=None, complete=False, id_field="Id")
+    return len(customers)
+
+
+def _land_quickbooks(context, hub_resource: HubResource, quickbooks: QuickBooksResource, qb_entity: str,
+                     entity: str) -> MaterializeResult:
+    """Incremental after the first run: LastUpdatedTime + Id after the cursor, CDC for deletes, the vendor's
+    current second included (these assets read right after Concord's writes, and reconciliation compares
+    against what they land, so it must equal a full read); a stale cursor is a gap, read in full."""
+    store = hub_resource.hub()
+    connector = quickbooks.connector(token_store=store)
+    stream = f"quickbooks.{entity}"
+    since, gap, feed, changes = _read_quickbooks(context, store, connector, qb_entity, entity, stream)
     live = [change.record for change in changes if not change.deleted]
     gone = [change.record["Id"] for change in changes if change.deleted]
+    refreshed = 0
+    if entity == "invoice" and since is not None:
+        refreshed = _refresh_customers_of(context, store, connector, live, gone)  # before the tombstones land
     counts, rejected = land_validated(context, store, "quickbooks", entity, live, _quickbooks_problem,
                                       deleted=gone, stream=stream, cursor=feed.cursor if feed.complete else None,
                                       complete=since is None, id_field="Id")
@@ -83,7 +104,7 @@ def _land_quickbooks(context, hub_resource: HubResource, quickbooks: QuickBooksR
         **connector.response_stats.as_metadata(), "mode": "full" if since is None else "incremental",
         "cursor_gap": gap, "read": len(live), "tombstones": len(gone), "inserted": counts.inserted,
         "updated": counts.updated, "unchanged": counts.unchanged, "deleted": counts.deleted,
-        "total": counts.inserted + counts.updated + counts.unchanged,
+        "total": counts.inserted + counts.updated + counts.unchanged, "customers_re_read": refreshed,
         "dead_lettered": len(rejected), "examples": ", ".join(ids[:EXAMPLES]) or "none",
     })
 
@@ -104,7 +125,8 @@ def quickbooks_customers(context: AssetExecutionContext, hub: HubResource, quick
     group_name="sources",
     deps=[AssetKey(["sync", "quickbooks", "invoices"])],
     description="QuickBooks Invoices as they are after Concord's writes, landed raw; incremental after the "
-                "first run (LastUpdatedTime + Id, CDC for deletes).",
+                "first run (LastUpdatedTime + Id, CDC for deletes); the customers of changed invoices are "
+                "re-read, as their Balance moves without a LastUpdatedTime of their own.",
 )
 def quickbooks_invoices(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
     return _land_quickbooks(context, hub, quickbooks, "Invoice", "invoice")

@@ -16,7 +16,7 @@ them as {"Id", "status": "Deleted"}, which become tombstones.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
 from connectors.cursors import (
@@ -26,10 +26,11 @@ from connectors.cursors import (
     Cursor,
     CursorGap,
     epoch_seconds,
+    id_key,
     is_after,
     is_gap,
 )
-from connectors.qbo_query import Filter, select
+from connectors.qbo_query import Filter, In, select
 
 CDC_MAX_OBJECTS = 1000  # QuickBooks returns at most this many objects per CDC answer
 UPDATED = "MetaData.LastUpdatedTime"
@@ -150,3 +151,17 @@ def problem(record: object) -> str | None:
     if not isinstance(updated, str):
         return "missing MetaData.LastUpdatedTime"
     return None
+
+
+def customers_by_id(connector, customer_ids: Iterable[str], chunk: int = 100) -> list[dict]:
+    """The active customers among `customer_ids`, read now (IN queries of `chunk` ids).
+
+    A customer's `Balance` follows its invoices, but QuickBooks does not move the customer's LastUpdatedTime
+    for that, so an incremental read of customers alone would keep a stale balance: the invoices source
+    re-reads the customers of the invoices it saw change."""
+    ids = sorted({str(customer_id) for customer_id in customer_ids}, key=id_key)
+    found: list[dict] = []
+    for start in range(0, len(ids), chunk):
+        statement = select("Customer", [In("Id", tuple(ids[start:start + chunk]))], max_results=1000)
+        found.extend(connector.query(statement).get("Customer", []))
+    return found

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 
 from connectors.cursors import STRIPE_EVENTS_RETENTION, Change, ChangeFeed, Cursor, CursorGap, is_gap, latest
 
@@ -95,7 +96,8 @@ QUIET_MARGIN = 300
 
 def probe_events(call, list_events: ListPage, now: Callable[[], int] = _now) -> EventsProbe:
     ours = now()
-    newest = [event["created"] for event in pages(call, list_events, {"limit": 1})][:1]
+    # One page of one event: `pages` would walk on through every event (it was, one request each).
+    newest = [event["created"] for event in islice(pages(call, list_events, {"limit": 1}), 1)]
     return EventsProbe(vendor_now=max([ours, *newest]), floor=(max([ours - QUIET_MARGIN, *newest]), ""))
 
 

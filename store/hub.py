@@ -63,6 +63,11 @@ class Hub:
         with self.transaction() as conn:
             return raw.raw_payloads(conn, system, entity)
 
+    def payloads_of(self, system: str, entity: str, external_ids: Iterable[str]) -> dict[str, dict]:
+        """The landed payloads of these records, deleted ones included (their last state)."""
+        with self.transaction() as conn:
+            return raw.payloads_of(conn, system, entity, external_ids)
+
     def raw_version(self, system: str, entity: str, external_id: str) -> int | None:
         with self.transaction() as conn:
             return raw.raw_version(conn, system, entity, external_id)

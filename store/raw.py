@@ -122,6 +122,19 @@ def raw_payloads(conn: sa.Connection, system: str, entity: str) -> list[tuple[st
     return [(row.external_id, row.payload) for row in rows]
 
 
+def payloads_of(conn: sa.Connection, system: str, entity: str, external_ids: Iterable[str]) -> dict[str, dict]:
+    """The landed payload of each of `external_ids` that is stored, deleted or not (a tombstone's last state)."""
+    ids, found = sorted({str(external_id) for external_id in external_ids}), {}
+    for chunk in chunked(ids):
+        rows = conn.execute(
+            sa.select(raw_records.c.external_id, raw_records.c.payload).where(
+                raw_records.c.system == system, raw_records.c.entity == entity,
+                raw_records.c.external_id.in_(chunk))
+        )
+        found.update({row.external_id: row.payload for row in rows})
+    return found
+
+
 def raw_version(conn: sa.Connection, system: str, entity: str, external_id: str) -> int | None:
     """The current version of one landed record (1 = as first seen), or None if never landed."""
     return conn.execute(
