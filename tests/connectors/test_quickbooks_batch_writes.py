@@ -193,9 +193,11 @@ def test_one_bad_item_fails_alone_and_reaches_the_dead_letters(hub, qb, control)
     assert hub.dead_letters() == []
 
     sent = _sent_writes(qb)
+    since = len(control.get("/_sandbox/requests").json())
     second = push_invoices(hub, qb, batch_size=30)
     assert (second.written, second.failed, second.dead_lettered) == (0, 1, 1)
     assert [[item["bId"] for item in body["BatchItemRequest"]] for _, body in sent] == [[row.idempotency_key]]
+    assert [entry["replayed"] for entry in _batches(control, since)] == [False]  # evaluated again, not replayed
     [letter] = hub.dead_letters(SYSTEM, "invoice")
     assert letter.external_id == bad.stripe_id
     assert "610" in letter.reason and "inactive" in letter.reason and "2 times" in letter.reason
@@ -383,3 +385,17 @@ def test_request_ids_fit_quickbooks_limit_and_are_deterministic():
     batch = batch_request_id(["a#1", "b#1"])
     assert len(batch) <= MAX_KEY_LENGTH and batch == batch_request_id(["a#1", "b#1"])
     assert batch != batch_request_id(["a#1", "b#2"])
+
+
+def test_connector_refuses_full_updates_and_oversized_batches(qb):
+    """Input: an update with sparse False, an update without SyncToken, a batch of 31 items, an empty batch ->
+    ValueError each, before anything is sent."""
+    with pytest.raises(ValueError, match="sparse"):
+        qb.update_invoice({"Id": "1", "SyncToken": "0", "sparse": False, "DueDate": "2026-01-01"}, "full-1")
+    with pytest.raises(ValueError, match="SyncToken"):
+        qb.update("Customer", {"Id": "1", "PrimaryEmailAddr": {"Address": "a@example.com"}}, "full-2")
+    item = {"bId": "x", "operation": "create", "Customer": {"DisplayName": "X"}}
+    with pytest.raises(ValueError, match="1..30"):
+        qb.batch([{**item, "bId": str(n)} for n in range(31)], "too-big")
+    with pytest.raises(ValueError, match="1..30"):
+        qb.batch([], "empty")
