@@ -146,6 +146,25 @@ def test_second_stripe_run_is_incremental_and_catches_every_change(concord_env, 
                + third[f"stripe/{e.asset}"]["deleted"] == 0 for e in ENTITIES)
 
 
+def test_changes_made_by_stripe_on_its_own_clock_are_landed_incrementally(concord_env, hub, sandboxes,
+                                                                         dagster_instance):
+    """Input: a full run and a refund; then the Stripe clock moved 1, 3, 10 and 12 days with a run after each
+    (renewal invoices, subscription periods, payouts and balance transactions move on Stripe's clock, with
+    events or, for balance transactions, none). Expect every run incremental and the landed rows equal to a
+    full read after each."""
+    _run(dagster_instance)
+    charge = next(payload for _, payload in hub.raw_payloads("stripe", "charge") if payload["currency"] == "usd")
+    _sdk().v1.refunds.create({"charge": charge["id"], "amount": 100})
+    renewals = 0
+    for days in (1, 3, 10, 12):
+        control(sandboxes, "stripe", "/_sandbox/clock", {"advance_seconds": days * DAY})
+        _, metadata = _run(dagster_instance)
+        assert {metadata[f"stripe/{e.asset}"]["mode"] for e in ENTITIES} == {"incremental"}, days
+        renewals += metadata["stripe/invoices"]["inserted"]
+        _assert_landed_equals_full_read(hub)
+    assert renewals > 0  # the subscriptions did renew on the way
+
+
 def test_customers_created_during_a_run_in_shared_seconds_land_once(concord_env, hub, dagster_instance):
     """Input: after a full run, 60 customers created back to back by another thread while the next run reads
     (many share one second, and the run's cursor falls inside that burst), then one more run. Expect every one
