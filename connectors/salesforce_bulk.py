@@ -61,7 +61,7 @@ class BulkPolling:
     """How a job is waited for: first wait, growth factor, longest wait, and the deadline (seconds)."""
 
     first_wait: float = 0.5
-    factor: float = 2.0
+    backoff_factor: float = 2.0
     max_wait: float = 30.0
     timeout: float = 3600.0
 
@@ -69,7 +69,7 @@ class BulkPolling:
         wait = self.first_wait
         while True:
             yield wait
-            wait = min(wait * self.factor, self.max_wait)
+            wait = min(wait * self.backoff_factor, self.max_wait)
 
 
 def bulk_fields(fields: list[str], types: dict[str, str]) -> list[str]:

@@ -40,6 +40,9 @@ PRODUCTS = [
 _PRICE_BASE = {"usd": 4900, "eur": 4500, "gbp": 3900, "jpy": 7400, "kwd": 15250}
 
 EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z: all seeded timestamps follow it
+# Customers arrive an hour apart, or closer when there are many, so that every customer of any scale
+# signs up within CREATION_SPAN of EPOCH: a finance team's books hold no customer created in the future.
+CREATION_SPAN = 330 * 86_400
 
 
 def _token(rng: random.Random, length: int, alphabet: str = string.ascii_letters + string.digits) -> str:
@@ -90,7 +93,9 @@ def build_seed(seed: int = 42, scale: int = 1) -> SeedData:
     """`scale` multiplies the number of customers (names repeat with a numeric suffix)."""
     rng = random.Random(seed)
     accounts: list[SeedAccount] = []
-    for index in range(len(COMPANY_NAMES) * max(scale, 1)):
+    count = len(COMPANY_NAMES) * max(scale, 1)
+    spacing = min(3600, CREATION_SPAN // count)
+    for index in range(count):
         base_name, currency = COMPANY_NAMES[index % len(COMPANY_NAMES)]
         name = base_name if index < len(COMPANY_NAMES) else f"{base_name} #{index // len(COMPANY_NAMES) + 1}"
         slug = "".join(ch for ch in name.lower() if ch.isascii() and ch.isalnum())[:12] or f"co{index}"
@@ -101,7 +106,7 @@ def build_seed(seed: int = 42, scale: int = 1) -> SeedData:
                 name=name,
                 email=f"billing+{index}@{slug}.example.com",
                 currency=currency,
-                created=EPOCH + index * 3600,
+                created=EPOCH + index * spacing,
             )
         )
     invoices: list[SeedInvoice] = []

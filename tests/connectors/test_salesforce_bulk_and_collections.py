@@ -15,7 +15,7 @@ from sandboxes.salesforce import SalesforceSandbox
 from sandboxes.seed import build_seed
 from sandboxes.tls import create_local_ca
 
-FAST = BulkPolling(first_wait=0.01, factor=2, max_wait=0.05, timeout=10)
+FAST = BulkPolling(first_wait=0.01, backoff_factor=2, max_wait=0.05, timeout=10)
 JOBS = "/services/data/v59.0/jobs/query"
 
 
@@ -177,7 +177,7 @@ def test_a_bulk_job_that_outlives_the_deadline_is_aborted_and_raised(sandbox, co
     Concord) and the job aborted on the org (PATCH state Aborted, job info Aborted)."""
     control.plant([{"Name": f"Slow {n:03d}"} for n in range(450)])
     control.post("/_sandbox/bulk", {"in_progress_polls": 1_000_000})
-    polling = BulkPolling(first_wait=0.01, factor=2, max_wait=0.05, timeout=0.3)
+    polling = BulkPolling(first_wait=0.01, backoff_factor=2, max_wait=0.05, timeout=0.3)
     with pytest.raises(BulkJobError, match="aborted by Concord") as raised:
         list(connect(sandbox, bulk_threshold=100, bulk_polling=polling).changes("Account", None))
     aborts = [entry for entry in control.requests() if entry["method"] == "PATCH" and entry["path"].startswith(JOBS)]

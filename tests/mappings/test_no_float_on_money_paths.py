@@ -13,6 +13,8 @@ SCANNED = ("mappings", "connectors", "reconciliation")
 # (file, enclosing function or "<module>") -> why a float there is not money (beyond DURATION_NAME).
 ALLOWED = {
     ("connectors/retry.py", "retry_after_seconds"): "float(Retry-After header): seconds to wait",
+    ("connectors/salesforce_limits.py", "<module>"): "DEFAULT_QUOTA_RESERVE: a share of the API quota",
+    ("connectors/salesforce_limits.py", "reserve_fraction_from_env"): "the quota reserve share from the environment",
 }
 
 
