@@ -70,7 +70,7 @@ def _plan(context, store: Hub, probe: EventsProbe, entities: list[StripeEntity])
 
 def _read_full(connector: StripeConnector, probe: EventsProbe, read: EntityRead) -> None:
     # Stripe's clock may run ahead of ours (the sandbox's does when moved): the windows reach past both.
-    end = max(probe.vendor_now, probe.floor[0]) + DAY
+    end = probe.vendor_now + DAY
     read.records = connector.list_in_windows(read.entity, end=end)
     read.cursor = created_cursor(read.records, None) if read.entity.changes == "created" else probe.floor
 
