@@ -134,3 +134,21 @@ def test_a_quiet_account_keeps_its_cursor_within_retention(stripe_connector):
     feed = stripe_connector.iter_events((probe.floor[0] - 10 * 86_400, ""), probe=probe)
     list(feed)
     assert feed.complete and feed.cursor[0] >= probe.floor[0]
+
+
+def test_a_charge_with_more_than_ten_refunds_is_landed_with_all_of_them(stripe_connector):
+    """Input: a seeded USD charge refunded in 11 parts of 10 cents (Stripe embeds 10 refunds and `has_more`).
+    Expect retrieve and the full read to hold all 11 (and the seeded ones) with `has_more` false."""
+    from connectors.stripe_entities import BY_NAME
+
+    charge_entity = BY_NAME["charge"]
+    charge = next(row for row in stripe_connector.list_in_windows(charge_entity, end=2_000_000_000)
+                  if row["currency"] == "usd" and row["amount"] - row["amount_refunded"] >= 110)
+    before = len(charge["refunds"]["data"])
+    refunds = [stripe_connector._client.v1.refunds.create({"charge": charge["id"], "amount": 10}).id
+               for _ in range(11)]
+    retrieved = stripe_connector.retrieve(charge_entity, charge["id"])
+    assert retrieved["refunds"]["has_more"] is False and len(retrieved["refunds"]["data"]) == before + 11
+    assert set(refunds) <= {refund["id"] for refund in retrieved["refunds"]["data"]}
+    listed = {row["id"]: row for row in stripe_connector.list_in_windows(charge_entity, end=2_000_000_000)}
+    assert listed[charge["id"]] == retrieved
