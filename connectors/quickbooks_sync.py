@@ -110,11 +110,17 @@ def _fail(hub: Hub, counts: PushCounts, row: OutboxRow, error: str, attempt: int
 def _send(hub: Hub, qb: QuickBooksConnector, writes: Sequence[Write], rejected: Sequence[tuple[OutboxRow, str]],
           counts: PushCounts, batch_size: int, reason: str | None) -> list[Finished]:
     """Count the attempts, send, then record every outcome: done with its link, or failed.
-    Returns the rows that landed."""
-    attempts = {row.id: row.attempts + 1 for row in [write.row for write in writes] + [row for row, _ in rejected]}
-    hub.mark_attempts(list(attempts))
+    Rows another pusher claimed since they were read are left to it. Returns the rows that landed."""
+    candidates = [write.row for write in writes] + [row for row, _ in rejected]
+    claimed = hub.claim_attempts(candidates)
+    attempts = {row.id: row.attempts + 1 for row in candidates if row.id in claimed}
+    if len(claimed) < len(candidates):
+        log.warning("%d QuickBooks row(s) were claimed by another push meanwhile; leaving them to it",
+                    len(candidates) - len(claimed))
+    writes = [write for write in writes if write.row.id in claimed]
     for row, error in rejected:  # refused before any call (e.g. a mapping error)
-        _fail(hub, counts, row, error, attempts[row.id])
+        if row.id in claimed:
+            _fail(hub, counts, row, error, attempts[row.id])
     if not writes:
         return []
     outcomes = (send_updates if writes[0].operation == "update" else quickbooks_batch.send)(

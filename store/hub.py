@@ -201,10 +201,11 @@ class Hub:
         with self.transaction() as conn:
             outbox.mark_attempt(conn, outbox_id)
 
-    def mark_attempts(self, outbox_ids: list[int]) -> None:
-        """Count one attempt on each row, in one transaction (a batch about to be sent)."""
+    def claim_attempts(self, rows: Iterable[OutboxRow]) -> set[int]:
+        """Count one attempt on each row about to be sent, in one transaction, unless another pusher counted
+        one since these rows were read (that pusher sends them). Returns the ids of the rows to send."""
         with self.transaction() as conn:
-            outbox.mark_attempts(conn, outbox_ids)
+            return outbox.claim_attempts(conn, [(row.id, row.attempts) for row in rows])
 
     def finish_writes(self, done: Iterable[tuple[OutboxRow, str, str | None]]) -> None:
         """For a batch that landed, in one transaction: each (row, external id, link reason) links the row's

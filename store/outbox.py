@@ -118,11 +118,18 @@ def mark_attempt(conn: sa.Connection, outbox_id: int) -> None:
     _update(conn, outbox_id, attempts=outbox.c.attempts + 1)
 
 
-def mark_attempts(conn: sa.Connection, outbox_ids: list[int]) -> None:
-    """mark_attempt for a whole batch of rows in one statement."""
-    if outbox_ids:
-        conn.execute(sa.update(outbox).where(outbox.c.id.in_(outbox_ids))
-                     .values(attempts=outbox.c.attempts + 1, updated_at=utcnow()))
+def claim_attempts(conn: sa.Connection, seen: list[tuple[int, int]]) -> set[int]:
+    """Count an attempt on each (outbox id, attempts as the caller read them) whose count is still that:
+    a compare-and-set, so of two pushers that read the same rows only the first sends each one.
+    Returns the ids claimed."""
+    now = utcnow()
+    claimed = set()
+    for outbox_id, attempts in seen:
+        result = conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id, outbox.c.attempts == attempts)
+                              .values(attempts=attempts + 1, updated_at=now))
+        if result.rowcount:
+            claimed.add(outbox_id)
+    return claimed
 
 
 def latest_done_payloads(conn: sa.Connection, system: str, entity: str) -> dict[str, dict[str, Any]]:

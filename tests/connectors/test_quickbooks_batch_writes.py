@@ -22,7 +22,7 @@ from pyrate_limiter import Duration, Rate
 from connectors.outbox_keys import MAX_KEY_LENGTH, batch_request_id, idempotency_key, request_id
 from connectors.quickbooks import QuickBooksConnector
 from connectors.quickbooks_batch import row_request_id
-from connectors.quickbooks_sync import SYSTEM, plan_invoice_updates, push_customers, push_invoices
+from connectors.quickbooks_sync import SYSTEM, plan_invoice_updates, plan_invoices, push_customers, push_invoices
 from mappings.canonical import Customer, Invoice, InvoiceLine
 from mappings.money import Money
 from sandboxes.faults import FaultProfile
@@ -399,3 +399,16 @@ def test_connector_refuses_full_updates_and_oversized_batches(qb):
         qb.batch([{**item, "bId": str(n)} for n in range(31)], "too-big")
     with pytest.raises(ValueError, match="1..30"):
         qb.batch([], "empty")
+
+
+def test_two_pushers_that_read_the_same_rows_send_each_row_once(hub, qb, control):
+    """Input: 65 invoices planned; two pushers read the pending rows at the same moment (the second one's
+    snapshot taken before the first pushed) -> the first sends all 65, the second claims none and sends
+    nothing: no second batch, no duplicate."""
+    _company(hub, qb, 5, 65)
+    plan_invoices(hub)
+    snapshot = hub.pending(SYSTEM, "invoice")
+    assert push_invoices(hub, qb, batch_size=30).written == 65
+    assert hub.claim_attempts(snapshot) == set()  # what the second pusher's claim gets
+    assert hub.outbox_row(snapshot[0].idempotency_key).attempts == 1
+    assert len(_notes(qb)) == 65
