@@ -59,7 +59,13 @@ ACCOUNT = ObjectSchema(
         FieldSpec("Name", "string", "Account Name", length=255, nillable=False),
         FieldSpec("Type", "picklist", "Account Type", length=255,
                   picklist_values=("Prospect", "Customer", "Partner", "Other")),
+        # The billing address components and Phone, with Salesforce's lengths (Street is a textarea).
+        FieldSpec("BillingStreet", "textarea", "Billing Street", length=255),
+        FieldSpec("BillingCity", "string", "Billing City", length=40),
+        FieldSpec("BillingState", "string", "Billing State/Province", length=80),
+        FieldSpec("BillingPostalCode", "string", "Billing Zip/Postal Code", length=20),
         FieldSpec("BillingCountry", "string", "Billing Country", length=80),
+        FieldSpec("Phone", "phone", "Account Phone", length=40),
         FieldSpec("Website", "url", "Website", length=255),
         FieldSpec("NumberOfEmployees", "int", "Employees", precision=8),
         # Currency(18, 0), as Salesforce defines it: whole units, up to 18 digits (beyond a float's 15-17).

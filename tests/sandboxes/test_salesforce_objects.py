@@ -268,3 +268,20 @@ def _now(control):
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(control("GET", "/clock").json()["now"], UTC)
+
+
+def test_account_address_and_phone_fields_exist_with_salesforce_lengths(sf):
+    """Input: an Account with a two-line BillingStreet, city, state, postal code and phone, read back by SOQL;
+    then a 41-character BillingCity -> STRING_TOO_LONG, as Salesforce answers (BillingCity is 40 long)."""
+    created = sf.Account.create({"Name": "Address Ltd", "BillingStreet": "1 Main St\nSuite 2", "BillingCity": "Oslo",
+                                 "BillingState": "Oslo", "BillingPostalCode": "0150", "Phone": "+47 22 00 00 00"})
+    row = sf.query(format_soql("SELECT BillingStreet, BillingCity, BillingPostalCode, Phone FROM Account "
+                               "WHERE Id = {}", created["id"]))["records"][0]
+    assert (row["BillingStreet"], row["BillingCity"], row["BillingPostalCode"], row["Phone"]) == (
+        "1 Main St\nSuite 2", "Oslo", "0150", "+47 22 00 00 00")
+    described = {field["name"]: field for field in sf.Account.describe()["fields"]}
+    assert described["BillingStreet"]["type"] == "textarea" and described["BillingCity"]["length"] == 40
+    assert described["Phone"]["type"] == "phone"
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.Account.update(created["id"], {"BillingCity": "x" * 41})
+    assert raised.value.content[0]["errorCode"] == "STRING_TOO_LONG"
