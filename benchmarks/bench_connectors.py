@@ -1,0 +1,236 @@
+"""Concord's connectors against the ceiling: full pulls, added latency, incremental re-syncs, 429 storms.
+
+    .venv/bin/python benchmarks/bench_connectors.py [--scale 8334] [--small-scale 1000]
+
+`--scale` sets the big sandboxes (12 customers per unit: 8334 gives 100,008 customers and 200,016
+invoices, and the same in QuickBooks through /_sandbox/books/from-seed); `--small-scale` the ones
+the latency and storm cases use, which run with the vendors' own limits. Every ratio is against a
+baseline measured in the same run on the same server:
+
+1. full pull, per vendor and stream: Concord's connector vs a bare httpx loop over the same endpoint
+   (records/s ratio; client CPU ms per record; peak memory at a tenth of the records and at all of them,
+   which must not grow with the number of records);
+2. 150 ms (+ up to 50 ms) of added latency per request: Concord's concurrent `created` windows vs the
+   sequential bare loop, at Stripe's live-mode limit of 100 req/s enforced by the sandbox, with the
+   sandbox's count of 429s (0 means the limit was never exceeded);
+3. incremental re-sync after 100 changes and 20 deletes: requests and time vs the full pull;
+4. a 429 storm (1 request in 10 starts 5 throttled ones) at Stripe's test-mode 25 req/s: records/s as a
+   fraction of what the limit allows, and failures (must be 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable, Iterable
+
+from harness import (
+    Measured,
+    Sandboxes,
+    bare_quickbooks,
+    bare_salesforce,
+    bare_stripe,
+    measure,
+)
+from pyrate_limiter import Duration, Rate
+from simple_salesforce import format_soql
+
+from connectors.quickbooks import QuickBooksConnector
+from connectors.salesforce import ACCOUNT_FIELDS, SalesforceConnector
+from connectors.stripe import StripeConnector
+from sandboxes.seed import build_seed
+
+CHANGES, DELETES = 100, 20
+
+
+def _connectors(env: dict[str, str], stripe_rates: list[Rate] | None = None):
+    ca = env["CONCORD_CA_BUNDLE"]
+    stripe = StripeConnector(env["STRIPE_API_KEY"], env["STRIPE_API_BASE"], ca, rate_limits=stripe_rates)
+    salesforce = SalesforceConnector(env["SALESFORCE_INSTANCE_URL"], env["SALESFORCE_ACCESS_TOKEN"], ca) \
+        if "SALESFORCE_INSTANCE_URL" in env else None
+    quickbooks = QuickBooksConnector(env["QUICKBOOKS_BASE_URL"], env["QUICKBOOKS_REALM_ID"],
+                                     env["QUICKBOOKS_ACCESS_TOKEN"], ca) if "QUICKBOOKS_REALM_ID" in env else None
+    return stripe, salesforce, quickbooks
+
+
+def _row(*cells: object, widths=(22, 8, 9, 9, 10, 10, 10, 7)) -> str:
+    return " ".join(f"{cell:<{width}}" if index < 2 else f"{cell:>{width}}"
+                    for index, (cell, width) in enumerate(zip(cells, widths, strict=False)))
+
+
+def full_pulls(boxes: Sandboxes) -> dict[str, tuple[Measured, int]]:
+    """Case 1; returns each stream's Concord measurement and request count, for case 3's comparison."""
+    env = boxes.env
+    soql = format_soql("SELECT {:literal} FROM Account ORDER BY Id", ", ".join(ACCOUNT_FIELDS))
+    cases: list[tuple[str, Callable[[], object], Callable[[], Iterable]]] = [
+        ("stripe customers", lambda c: c[0].iter_customers(), lambda: bare_stripe(env, "/v1/customers")),
+        ("stripe invoices", lambda c: c[0].iter_invoices(), lambda: bare_stripe(env, "/v1/invoices")),
+        ("salesforce accounts", lambda c: c[1].iter_accounts(), lambda: bare_salesforce(env, soql)),
+        ("quickbooks customers", lambda c: c[2].iter_customers(), lambda: bare_quickbooks(env, "Customer")),
+        ("quickbooks invoices", lambda c: c[2].iter_invoices(), lambda: bare_quickbooks(env, "Invoice")),
+    ]
+    print("\n1. full pull (client CPU and memory of this process; sandboxes in another)")
+    print(_row("stream", "client", "records", "rec/s", "cpu ms/rec", "peak@10%", "peak MiB", "ratio"))
+    results = {}
+    for name, concord_pull, bare_pull in cases:
+        bare = measure(bare_pull)
+        connectors = _connectors(env)
+        small = measure(lambda concord_pull=concord_pull: concord_pull(_connectors(env)), limit=bare.records // 10)
+        concord = measure(lambda concord_pull=concord_pull, connectors=connectors: concord_pull(connectors))
+        stats = next(c for c in connectors if c is not None and name.startswith(_system(c))).response_stats
+        results[name] = (concord, stats.as_metadata()["http_requests"])
+        print(_row(name, "bare", bare.records, f"{bare.per_second:.0f}", f"{bare.cpu_ms_per_record:.3f}", "",
+                   f"{bare.peak_bytes / 2**20:.1f}", "1.00"))
+        print(_row(name, "concord", concord.records, f"{concord.per_second:.0f}",
+                   f"{concord.cpu_ms_per_record:.3f}", f"{small.peak_bytes / 2**20:.1f}",
+                   f"{concord.peak_bytes / 2**20:.1f}", f"{concord.per_second / bare.per_second:.2f}"))
+    return results
+
+
+def _system(connector: object) -> str:
+    return type(connector).__name__.removesuffix("Connector").lower()
+
+
+def incremental(boxes: Sandboxes, full: dict[str, tuple[Measured, int]]) -> None:
+    """Case 3: a change-log read after CHANGES updates and DELETES deletes, against the full pull."""
+    stripe, salesforce, quickbooks = _connectors(boxes.env)
+    rows = []
+    # Stripe: the Events API after a cursor, each changed object re-read at our API version.
+    feed = stripe.iter_events(None)
+    list(feed)
+    cursor = feed.cursor
+    with boxes.http("stripe") as http:
+        http.headers["Authorization"] = f"Bearer {boxes.env['STRIPE_API_KEY']}"
+        http.post("/_sandbox/clock", json={"advance_seconds": 60})
+        ids = [c["id"] for c in bare_stripe(boxes.env, "/v1/customers", {"limit": 100})][:CHANGES + DELETES]
+        for customer_id in ids[:CHANGES]:
+            http.post(f"/v1/customers/{customer_id}", data={"metadata[bench]": "changed"}).raise_for_status()
+        for customer_id in ids[CHANGES:]:
+            http.delete(f"/v1/customers/{customer_id}").raise_for_status()
+    stripe, _, _ = _connectors(boxes.env)
+    rows.append(_incremental_row("stripe customers", full, stripe,
+                                 lambda: stripe.changed_objects(stripe.iter_events(cursor))))
+    # Salesforce: queryAll after the (SystemModstamp, Id) cursor, getDeleted for hard deletes.
+    feed = salesforce.changes("Account", None, fields=list(ACCOUNT_FIELDS))
+    list(feed)
+    cursor = feed.cursor
+    with boxes.http("salesforce") as http:
+        http.headers["Authorization"] = f"Bearer {boxes.env['SALESFORCE_ACCESS_TOKEN']}"
+        base = "/services/data/v59.0"
+        answer = http.get(base + "/query", params={"q": format_soql("SELECT Id FROM Account LIMIT {:literal}",
+                                                                              CHANGES + DELETES)})
+        ids = [record["Id"] for record in answer.json()["records"]]
+        for account_id in ids[:CHANGES]:
+            http.patch(f"{base}/sobjects/Account/{account_id}", json={"Phone": "+1 555 0100"}).raise_for_status()
+        for account_id in ids[CHANGES:]:
+            http.delete(f"{base}/sobjects/Account/{account_id}").raise_for_status()
+    _, salesforce, _ = _connectors(boxes.env)
+    rows.append(_incremental_row("salesforce accounts", full, salesforce,
+                                 lambda: salesforce.changes("Account", cursor, fields=list(ACCOUNT_FIELDS))))
+    # QuickBooks: query on MetaData.LastUpdatedTime after the cursor, CDC for deletes.
+    feed = quickbooks.iter_changed("Invoice", None)
+    list(feed)
+    cursor = feed.cursor
+    realm = boxes.env["QUICKBOOKS_REALM_ID"]
+    with boxes.http("quickbooks") as http:
+        http.headers.update({"Authorization": f"Bearer {boxes.env['QUICKBOOKS_ACCESS_TOKEN']}",
+                             "Accept": "application/json"})
+        http.post("/_sandbox/clock", json={"advance_seconds": 60})
+        for invoice_id in range(1, CHANGES + 1):
+            http.post(f"/_sandbox/edit/invoice/{invoice_id}", json={"DueDate": "2027-01-31"}).raise_for_status()
+        for invoice_id in range(CHANGES + 1, CHANGES + DELETES + 1):
+            current = http.get(f"/v3/company/{realm}/invoice/{invoice_id}").json()["Invoice"]
+            http.post(f"/v3/company/{realm}/invoice", params={"operation": "delete"},
+                      json={"Id": current["Id"], "SyncToken": current["SyncToken"]}).raise_for_status()
+    time.sleep(1.1)  # QuickBooks' current second is read next run (connectors/quickbooks_changes.py): let it close
+    _, _, quickbooks = _connectors(boxes.env)
+    rows.append(_incremental_row("quickbooks invoices", full, quickbooks,
+                                 lambda: quickbooks.iter_changed("Invoice", cursor)))
+    print(f"\n3. incremental re-sync after {CHANGES} changes and {DELETES} deletes")
+    print(_row("stream", "mode", "records", "requests", "seconds", "deletes", "", "", widths=(22, 12, 9, 9, 9, 9)))
+    for row in rows:
+        print(row)
+
+
+def _incremental_row(name: str, full: dict[str, tuple[Measured, int]], connector, read) -> str:
+    start = time.perf_counter()
+    changes = list(read())
+    seconds = time.perf_counter() - start
+    deletes = sum(1 for change in changes if change.deleted)
+    requests = connector.response_stats.as_metadata()["http_requests"]
+    whole, whole_requests = full[name]
+    return (_row(name, "full", whole.records, whole_requests, f"{whole.wall:.2f}", "", widths=(22, 12, 9, 9, 9, 9))
+            + "\n" + _row(name, "incremental", len(changes), requests, f"{seconds:.2f}", deletes,
+                          widths=(22, 12, 9, 9, 9, 9)))
+
+
+def latency_and_storm(boxes: Sandboxes, scale: int) -> None:
+    """Cases 2 and 4 on Stripe, with the sandbox enforcing Stripe's limits."""
+    env = boxes.env
+    accounts = build_seed(42, scale).accounts  # the sandbox's own seed: the window holds every customer
+    window = {"gte": min(a.created for a in accounts), "lt": max(a.created for a in accounts) + 1}
+    params = {"created[gte]": window["gte"], "created[lt]": window["lt"]}
+    with boxes.http("stripe") as control:
+        control.post("/_sandbox/rate_limit", json={"per_second": 100}).raise_for_status()  # live mode
+        control.post("/_sandbox/fault-profile", json={"profile": "slow", "seed": 7}).raise_for_status()
+        bare = measure(lambda: bare_stripe(env, "/v1/customers", params))
+        live = [Rate(100, Duration.SECOND)]
+        rows = []
+        for workers in (8, 32):
+            stripe, _, _ = _connectors(env, stripe_rates=live)
+            before = _throttled_in_log(control)
+            concord = measure(lambda stripe=stripe, workers=workers: stripe.list_customers_in_windows(
+                window["gte"], window["lt"], window_count=workers * 2, workers=workers))
+            rows.append((workers, concord, _throttled_in_log(control) - before))
+        print("\n2. 150 ms (+ up to 50 ms) latency per request, Stripe live-mode limit 100 req/s in the sandbox")
+        print(_row("client", "", "records", "rec/s", "seconds", "429s", "ratio", widths=(26, 1, 9, 9, 9, 9, 7)))
+        print(_row("bare sequential loop", "", bare.records, f"{bare.per_second:.0f}", f"{bare.wall:.1f}", "",
+                   "1.00", widths=(26, 1, 9, 9, 9, 9, 7)))
+        for workers, concord, throttled in rows:
+            print(_row(f"concord, {workers} windows/threads", "", concord.records, f"{concord.per_second:.0f}",
+                       f"{concord.wall:.1f}", throttled, f"{concord.per_second / bare.per_second:.2f}",
+                       widths=(26, 1, 9, 9, 9, 9, 7)))
+
+        control.post("/_sandbox/rate_limit", json={"per_second": 25}).raise_for_status()  # test mode
+        control.post("/_sandbox/fault-profile", json={"profile": "storm", "seed": 7}).raise_for_status()
+        stripe, _, _ = _connectors(env, stripe_rates=[Rate(25, Duration.SECOND)])
+        failures = 0
+        try:
+            stormy = measure(lambda: stripe.iter_customers())
+        except Exception as error:  # a failure is what this case counts
+            failures, stormy = 1, Measured(0, 1.0, 0.0, 0)
+            print(f"   the pull failed: {error!r}")
+        control.post("/_sandbox/fault-profile", json={"profile": "none", "seed": 7}).raise_for_status()
+        stats = stripe.response_stats.as_metadata()
+        allowed = 25 * 100  # requests/s the limit allows x records per page
+        print("\n4. 429 storm at Stripe's test-mode limit (25 req/s, 100 records a page)")
+        print(f"   {stormy.records} records in {stormy.wall:.1f} s = {stormy.per_second:.0f} rec/s, "
+              f"{stormy.per_second / allowed:.2f} of the {allowed} rec/s the limit allows; "
+              f"{stats['http_throttled']} throttled responses retried, {failures} failures")
+
+
+def _throttled_in_log(control) -> int:
+    return sum(1 for entry in control.get("/_sandbox/requests").json() if entry.get("status") == 429)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=8334, help="big sandboxes (12 customers per unit)")
+    parser.add_argument("--small-scale", type=int, default=1000, help="latency and storm sandboxes")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    with Sandboxes("stripe,salesforce,quickbooks", args.scale, vendor_limits=False) as boxes:
+        with boxes.http("quickbooks") as control:
+            added = control.post("/_sandbox/books/from-seed").json()["added"]
+        print(f"scale {args.scale}: {12 * args.scale} customers; QuickBooks books filled with {added}; "
+              f"sandboxes ready in {time.perf_counter() - started:.1f} s (pid {boxes.process.pid})")
+        full = full_pulls(boxes)
+        incremental(boxes, full)
+    with Sandboxes("stripe", args.small_scale, vendor_limits=True) as boxes:
+        latency_and_storm(boxes, args.small_scale)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
