@@ -118,7 +118,7 @@ def incremental(boxes: Sandboxes, full: dict[str, tuple[Measured, int]]) -> None
     with boxes.http("salesforce") as http:
         http.headers["Authorization"] = f"Bearer {boxes.env['SALESFORCE_ACCESS_TOKEN']}"
         base = "/services/data/v59.0"
-        answer = http.get(base + "/query", params={"q": format_soql("SELECT Id FROM Account LIMIT {:literal}",
+        answer = http.get(base + "/query", params={"q": format_soql("SELECT Id FROM Account LIMIT {}",
                                                                               CHANGES + DELETES)})
         ids = [record["Id"] for record in answer.json()["records"]]
         for account_id in ids[:CHANGES]:
