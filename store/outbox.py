@@ -123,12 +123,14 @@ def claim_attempts(conn: sa.Connection, seen: list[tuple[int, int]]) -> set[int]
     a compare-and-set, so of two pushers that read the same rows only the first sends each one.
     Returns the ids claimed."""
     now = utcnow()
-    claimed = set()
+    by_count: dict[int, list[int]] = {}
     for outbox_id, attempts in seen:
-        result = conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id, outbox.c.attempts == attempts)
-                              .values(attempts=attempts + 1, updated_at=now))
-        if result.rowcount:
-            claimed.add(outbox_id)
+        by_count.setdefault(attempts, []).append(outbox_id)
+    claimed: set[int] = set()
+    for attempts, ids in by_count.items():  # one statement per attempt count (usually one in all)
+        claimed.update(conn.execute(
+            sa.update(outbox).where(outbox.c.id.in_(ids), outbox.c.attempts == attempts)
+            .values(attempts=attempts + 1, updated_at=now).returning(outbox.c.id)).scalars())
     return claimed
 
 

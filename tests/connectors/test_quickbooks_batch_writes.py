@@ -402,13 +402,16 @@ def test_connector_refuses_full_updates_and_oversized_batches(qb):
 
 
 def test_two_pushers_that_read_the_same_rows_send_each_row_once(hub, qb, control):
-    """Input: 65 invoices planned; two pushers read the pending rows at the same moment (the second one's
-    snapshot taken before the first pushed) -> the first sends all 65, the second claims none and sends
-    nothing: no second batch, no duplicate."""
+    """Input: 65 invoices planned. Claims from one snapshot after another pusher claimed 5 of its rows -> the
+    other 60 only. Then two pushers read the pending rows at the same moment (the second one's snapshot taken
+    before the first pushed) -> the first sends all 65, the second claims none: no duplicate."""
     _company(hub, qb, 5, 65)
     plan_invoices(hub)
     snapshot = hub.pending(SYSTEM, "invoice")
+    assert hub.claim_attempts(snapshot[:5]) == {row.id for row in snapshot[:5]}  # another pusher took 5
+    assert hub.claim_attempts(snapshot) == {row.id for row in snapshot[5:]}
+    snapshot = hub.pending(SYSTEM, "invoice")
     assert push_invoices(hub, qb, batch_size=30).written == 65
     assert hub.claim_attempts(snapshot) == set()  # what the second pusher's claim gets
-    assert hub.outbox_row(snapshot[0].idempotency_key).attempts == 1
+    assert hub.outbox_row(snapshot[0].idempotency_key).attempts == 2
     assert len(_notes(qb)) == 65
