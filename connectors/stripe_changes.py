@@ -8,14 +8,15 @@
 - An event's payload is rendered at the API version of the webhook/account and may lack expansions,
   so each changed object is re-read from its own endpoint with the SDK's pinned version.
 - Stripe keeps events 30 days: an older cursor is a CursorGap; the caller backfills from list endpoints.
-- First sync: [start, end) cut into N `created` windows, each paged to its end in its own thread.
-  Windows are half-open (`created[gte]`, `created[lt]`), so an object on an edge is in exactly one.
+- First sync: [start, end) cut into N `created` windows read by a pool of threads; a window that has more
+  than a page is cut again while threads are idle. Windows are half-open (`created[gte]`, `created[lt]`),
+  so an object on an edge is in exactly one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
@@ -50,19 +51,60 @@ def pages(call: Callable[[Callable[[], object]], object], list_page: ListPage, p
         params["starting_after"] = data[-1]["id"]
 
 
+@dataclass(frozen=True)
+class _Window:
+    """A half-open `created` range still to read; `after` continues a range already paged (starting_after)."""
+
+    start: int
+    end: int
+    after: str | None = None
+
+
+def _read_page(call, list_page: ListPage, base: dict, window: _Window) -> tuple[_Window, list[dict], bool]:
+    query = {**base, "created": {"gte": window.start, "lt": window.end}}
+    if window.after is not None:
+        query["starting_after"] = window.after
+    page = call(lambda: list_page(query))
+    data = [item.to_dict() if hasattr(item, "to_dict") else item for item in page["data"]]  # type: ignore[index]
+    return window, data, bool(page.get("has_more")) and bool(data)  # type: ignore[attr-defined]
+
+
+def _follow_ups(window: _Window, data: list[dict], split: bool) -> list[_Window]:
+    """What is left of `window` after a page: the rest of it (oldest record's second and older, since lists run
+    newest first), cut in two when `split` and it spans more than a second, so idle threads get work."""
+    oldest = data[-1].get("created")
+    if split and isinstance(oldest, int) and oldest - window.start >= 2:
+        middle = (window.start + oldest) // 2
+        # The newer half continues after the last record read; the older half is new and read from its top.
+        return [_Window(middle, window.end, data[-1]["id"]), _Window(window.start, middle)]
+    return [_Window(window.start, window.end, data[-1]["id"])]
+
+
 def list_in_windows(call, list_page: ListPage, start: int, end: int, window_count: int, workers: int,
                     page_size: int = 100, params: dict | None = None) -> list[dict]:
-    """Every object created in [start, end), the windows read concurrently and merged without duplicates."""
-    def read(window: tuple[int, int]) -> list[dict]:
-        query = {**(params or {}), "limit": page_size, "created": {"gte": window[0], "lt": window[1]}}
-        return list(pages(call, list_page, query))
+    """Every object created in [start, end), read concurrently and merged without duplicates.
 
+    [start, end) is first cut into `window_count` windows; a window whose page says there is more is cut again
+    while threads are idle, so a range where every object sits near its end (an account opened last month,
+    read from 2010) still spreads over all `workers`. Each page is one request through `call` (the shared rate
+    limit and retries), so concurrency never exceeds the vendor's limit.
+    """
+    base = {**(params or {}), "limit": page_size}
     merged: dict[str, dict] = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for rows in pool.map(read, windows(start, end, window_count)):
-            for row in rows:
-                # A row without an id is kept (validation dead-letters it) rather than failing the read.
-                merged.setdefault(row.get("id") or f"(missing id {len(merged)})", row)
+    workers = max(1, workers)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        running = {pool.submit(_read_page, call, list_page, base, _Window(*edges))
+                   for edges in windows(start, end, window_count)}
+        while running:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                window, data, more = future.result()
+                for row in data:
+                    # A row without an id is kept (validation dead-letters it) rather than failing the read.
+                    merged.setdefault(row.get("id") or f"(missing id {len(merged)})", row)
+                if more and data[-1].get("id"):
+                    for follow in _follow_ups(window, data, split=len(running) < workers):
+                        running.add(pool.submit(_read_page, call, list_page, base, follow))
     return list(merged.values())
 
 

@@ -60,6 +60,26 @@ def test_first_sync_over_concurrent_windows_has_no_duplicates_or_gaps(stripe_con
     assert sorted(customer["id"] for customer in windowed) == sorted(customer["id"] for customer in everyone)
 
 
+def test_windows_that_hold_everything_are_cut_again_so_idle_threads_share_the_work(stripe_connector, sandbox,
+                                                                                   control):
+    """Input: the seeded customers created within days, read from 2010 (Stripe's epoch) over 4 windows with 4
+    threads and pages of 2: nearly everything sits in the last window. Expect more distinct `created` windows
+    requested than the 4 first cut (the busy window was split), and every customer exactly once."""
+    control.post("/_sandbox/rate_limit", json={"per_second": None}).raise_for_status()
+    try:
+        everyone = sorted(customer["id"] for customer in stripe_connector.iter_customers())
+        before = len(control.get("/_sandbox/requests").json())
+        windowed = stripe_connector.list_customers_in_windows(window_count=4, workers=4, page_size=2)
+        requested = control.get("/_sandbox/requests").json()[before:]
+    finally:
+        control.post("/_sandbox/rate_limit", json={"per_second": 25}).raise_for_status()
+    ids = [customer["id"] for customer in windowed]
+    assert sorted(ids) == everyone and len(ids) == len(set(ids))
+    lists = [entry["query"] for entry in requested if entry["path"] == "/v1/customers"]
+    starts = {query.get("created[gte]") for query in lists}
+    assert len(starts) > 4, lists
+
+
 def test_events_after_the_cursor_are_re_read_and_deletes_become_tombstones(stripe_connector):
     """Input: a cursor after the current events; then one customer created, one renamed twice, a coupon deleted
     (the sandbox deletes coupons, not customers). Expect
