@@ -4,7 +4,11 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from assets.resources import HubResource, QuickBooksResource
+from connectors.quickbooks import MAX_BATCH_ITEMS
 from connectors.quickbooks_sync import push_customers, push_invoices
+
+# QuickBooks batch calls of up to 30 items: one request (and one throttle permit) instead of thirty.
+BATCH_SIZE = MAX_BATCH_ITEMS
 
 
 def _result(context: AssetExecutionContext, counts, connector) -> MaterializeResult:
@@ -20,11 +24,12 @@ def _result(context: AssetExecutionContext, counts, connector) -> MaterializeRes
     key=["sync", "quickbooks", "customers"],
     group_name="sync",
     deps=[AssetKey(["canonical", "customers"])],
-    description="Creates in QuickBooks every canonical customer it lacks (outbox, requestid idempotency).",
+    description="Creates in QuickBooks every canonical customer it lacks and updates the ones whose owned fields "
+                "changed (outbox, batches of 30, requestid idempotency, sparse updates).",
 )
 def sync_quickbooks_customers(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
     connector = quickbooks.connector(token_store=hub.hub())
-    counts = push_customers(hub.hub(), connector, progress=context.log.info)
+    counts = push_customers(hub.hub(), connector, progress=context.log.info, batch_size=BATCH_SIZE)
     context.log.info(f"QuickBooks customers: {counts.as_metadata()}")
     return _result(context, counts, connector)
 
@@ -37,6 +42,6 @@ def sync_quickbooks_customers(context: AssetExecutionContext, hub: HubResource, 
 )
 def sync_quickbooks_invoices(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
     connector = quickbooks.connector(token_store=hub.hub())
-    counts = push_invoices(hub.hub(), connector, progress=context.log.info)
+    counts = push_invoices(hub.hub(), connector, progress=context.log.info, batch_size=BATCH_SIZE)
     context.log.info(f"QuickBooks invoices and payments: {counts.as_metadata()}")
     return _result(context, counts, connector)

@@ -40,12 +40,17 @@ def test_first_sync_fills_quickbooks_and_second_sync_writes_nothing(concord_env,
     assert hub.open_mismatches() == []
     writes_after_first = len(_creates(sandboxes))
     paid = sum(invoice.status == "paid" for invoice in SEED.invoices)
-    assert writes_after_first == len(SEED.accounts) + len(SEED.invoices) + paid
+    written = len(SEED.accounts) + len(SEED.invoices) + paid
+    assert hub.outbox_counts().get("done") == written
+    # Batched: one request per 30 writes of a kind (customers, invoices, payments), not one per write.
+    batches = sum(-(-count // 30) for count in (len(SEED.accounts), len(SEED.invoices), paid))
+    assert writes_after_first == batches
+    assert all(request["path"].endswith("/batch") for request in _creates(sandboxes))
 
     second = run_job("concord_sync", dagster_instance)
     assert second.success
     assert len(_creates(sandboxes)) == writes_after_first, "second sync must not write"
-    assert hub.outbox_counts().get("done") == writes_after_first
+    assert hub.outbox_counts().get("done") == written
     assert hub.open_mismatches() == []
 
 
