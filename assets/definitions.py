@@ -5,6 +5,7 @@ from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asse
 
 from assets.alerts import drift_alert_sensor
 from assets.canonical import canonical_customers, canonical_invoices
+from assets.internal import internal_assets
 from assets.reconcile import reconciliation_invoices
 from assets.resources import resources_from_environment
 from assets.sources import (
@@ -18,6 +19,7 @@ from assets.sync import sync_quickbooks_customers, sync_quickbooks_invoices
 ALL_ASSETS = [
     stripe_sources,
     salesforce_accounts,
+    *internal_assets(),
     canonical_customers,
     canonical_invoices,
     sync_quickbooks_customers,

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from dagster import ConfigurableResource, EnvVar
 
+from connectors.internal_db import InternalDatabase
 from connectors.quickbooks import QuickBooksConnector
 from connectors.rate_limit import rates_or_default, stripe_rates_name
 from connectors.salesforce import SalesforceConnector
@@ -86,6 +87,15 @@ class QuickBooksResource(ConfigurableResource):
         )
 
 
+class InternalDatabaseResource(ConfigurableResource):
+    """The company's internal database (CONCORD_INTERNAL_DB_URL: its URL may hold a password, hence EnvVar)."""
+
+    url: str
+
+    def database(self) -> InternalDatabase:
+        return InternalDatabase(self.url)
+
+
 class NotifierResource(ConfigurableResource):
     """Console and log always; email and webhook when their URLs are set."""
 
@@ -123,6 +133,7 @@ def resources_from_environment() -> dict[str, ConfigurableResource]:
             refresh_token=EnvVar("QUICKBOOKS_REFRESH_TOKEN"),
             token_url=EnvVar("QUICKBOOKS_TOKEN_URL"),
         ),
+        "internal": InternalDatabaseResource(url=EnvVar("CONCORD_INTERNAL_DB_URL")),
         "notifier": NotifierResource(
             smtp_url=EnvVar("CONCORD_ALERT_SMTP_URL"),
             webhook_url=EnvVar("CONCORD_ALERT_WEBHOOK_URL"),

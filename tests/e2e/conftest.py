@@ -9,7 +9,9 @@ import urllib.request
 import pytest
 from dagster import instance_for_test
 
+from sandboxes.internal_sample import build_internal_sample, sample_url
 from sandboxes.runner import start_sandboxes
+from sandboxes.seed import build_seed
 from store.hub import Hub
 
 
@@ -27,6 +29,9 @@ def concord_env(monkeypatch, sandboxes, db_url, tmp_path):
     for name, value in sandboxes.environment().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("CONCORD_DATABASE_URL", db_url)
+    internal_url = sample_url(tmp_path)
+    build_internal_sample(internal_url, build_seed(42))
+    monkeypatch.setenv("CONCORD_INTERNAL_DB_URL", internal_url)
     for name in ("STRIPE_API_BASE", "CONCORD_ALERT_SMTP_URL", "CONCORD_ALERT_WEBHOOK_URL"):
         monkeypatch.setenv(name, sandboxes.environment().get(name, ""))
     # The vendors' published limits would make each sync here take ~10 s; the limiter itself is

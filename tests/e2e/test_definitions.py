@@ -33,6 +33,8 @@ def test_asset_graph_has_every_asset_of_the_skeleton():
         # every Stripe entity of the sync rules, landed raw by one subsettable multi-asset
         "stripe/products", "stripe/prices", "stripe/subscriptions", "stripe/charges", "stripe/payment_intents",
         "stripe/refunds", "stripe/disputes", "stripe/payouts", "stripe/balance_transactions",
+        # one per table of CONCORD_INTERNAL_TABLES (its default here)
+        "internal/customers", "internal/usage_events",
     }
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys
               if key.asset_key == AssetKey(["reconciliation", "invoices"])}
