@@ -39,7 +39,7 @@ def test_asset_graph_has_every_asset_of_the_skeleton():
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys
               if key.asset_key == AssetKey(["reconciliation", "invoices"])}
     assert checks == {"missing_in_quickbooks", "extra_in_quickbooks", "amount_matches", "currency_matches",
-                      "status_matches"}
+                      "status_matches", "change_log_gaps_reconciled"}
     assert defs.resolve_sensor_def("drift_alert_sensor") is not None
     assert defs.resolve_schedule_def("concord_sync_every_15_minutes").cron_schedule == "*/15 * * * *"
 

@@ -194,3 +194,19 @@ def test_salesforce_accounts_are_read_incrementally_after_the_first_sync(concord
     assert metadata["updated"].value == 1 and metadata["deleted"].value == 1
     after = {key: payload["Name"] for key, payload in hub.raw_payloads("salesforce", "account")}
     assert after[renamed] == "Renamed GmbH" and removed not in after and len(after) == len(first) - 1
+
+
+def test_reconciliation_settles_invoice_gaps_and_warns_about_the_others(concord_env, hub, dagster_instance):
+    """Input: change-log gaps flagged on Stripe invoices and on Salesforce accounts before a reconcile run ->
+    the invoice gap is settled by the reconciliation, the account gap stays open and its check warns."""
+    assert run_job("concord_sync", dagster_instance).success
+    hub.flag_for_reconciliation("stripe", "invoice", "cursor_gap")
+    hub.flag_for_reconciliation("salesforce", "account", "cursor_gap")
+    result = run_job("concord_reconcile", dagster_instance)
+    assert result.success
+    evaluations = {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
+    gaps = evaluations["change_log_gaps_reconciled"]
+    assert not gaps.passed and gaps.severity.value == "WARN"
+    assert gaps.metadata["settled"].value == 1 and "salesforce account" in gaps.metadata["examples"].value
+    assert [(system, entity) for system, entity, _, _ in hub.reconciliation_flags()] == [("salesforce", "account")]
+    assert evaluations["amount_matches"].passed  # a gap is a warning, never drift by itself
