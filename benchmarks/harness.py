@@ -77,14 +77,17 @@ class Measured:
         return 1000 * self.cpu / max(self.records, 1)
 
 
-def measure(pull: Callable[[], Iterable], limit: int | None = None) -> Measured:
-    """Consume `pull()` (the first `limit` records when given) and measure wall, CPU and peak memory."""
-    tracemalloc.start()
+def measure(pull: Callable[[], Iterable], limit: int | None = None, trace_memory: bool = False) -> Measured:
+    """Consume `pull()` (the first `limit` records when given) and measure wall and CPU time; with
+    `trace_memory`, peak Python memory too (tracemalloc slows allocation, so timing passes run without it)."""
+    if trace_memory:
+        tracemalloc.start()
     cpu, wall = time.process_time(), time.perf_counter()
     count = sum(1 for _ in islice(pull(), limit))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+    peak = tracemalloc.get_traced_memory()[1] if trace_memory else 0
+    if trace_memory:
+        tracemalloc.stop()
     return Measured(count, wall, cpu, peak)
 
 
