@@ -254,14 +254,23 @@ class QuickBooksConnector:
 
         return self._call(post)["BatchItemResponse"]
 
-    def find_in(self, entity: str, name: str, values: list[str]) -> list[dict]:
-        """Every `entity` whose property `name` is one of `values` (one query per 100 values)."""
+    def find_in(self, entity: str, name: str, values: list[str], chunk: int = 100) -> list[dict]:
+        """Every `entity` whose property `name` is one of `values`: one IN query per `chunk` values, each paged
+        by Id (a customer's payments may outnumber a page). `name` must be a property QuickBooks marks
+        filterable for `entity`; any other is refused with 4001 (see sandboxes/quickbooks/queryable.py)."""
         found: list[dict] = []
         distinct = list(dict.fromkeys(values))
-        for start in range(0, len(distinct), 100):
-            chunk = tuple(distinct[start:start + 100])
-            statement = select(entity, [In(name, chunk)], max_results=MAX_PAGE_SIZE)
-            found += self.query(statement).get(entity, [])
+        for start in range(0, len(distinct), chunk):
+            condition = In(name, tuple(distinct[start:start + chunk]))
+            position = 1
+            while True:
+                statement = select(entity, [condition], order_by="Id", start_position=position,
+                                   max_results=MAX_PAGE_SIZE)
+                rows = self.query(statement).get(entity, [])
+                found += rows
+                if len(rows) < MAX_PAGE_SIZE:
+                    break
+                position += MAX_PAGE_SIZE
         return found
 
     def get_object(self, entity: str, object_id: str) -> dict:
@@ -302,9 +311,13 @@ class QuickBooksConnector:
         rows = self.query(select("Customer", [Filter("DisplayName", "=", name)])).get("Customer", [])
         return rows[0] if rows else None
 
-    def find_invoice_by_private_note(self, note: str) -> dict | None:
-        rows = self.query(select("Invoice", [Filter("PrivateNote", "=", note)])).get("Invoice", [])
-        return rows[0] if rows else None
+    def find_invoice(self, doc_number: str, private_note: str) -> dict | None:
+        """The invoice numbered `doc_number` whose PrivateNote is exactly `private_note`, or None.
+
+        QuickBooks cannot filter on PrivateNote (4001), so the query is by DocNumber (filterable) and the
+        note is checked here: a DocNumber can be reused by a person, the note says whose invoice it is."""
+        rows = self.find_in("Invoice", "DocNumber", [doc_number])
+        return next((row for row in rows if row.get("PrivateNote") == private_note), None)
 
     def get_customer(self, customer_id: str) -> dict:
         return self._call(lambda: self.client.get_single_object("Customer", customer_id))["Customer"]

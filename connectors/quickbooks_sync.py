@@ -2,7 +2,8 @@
 
 Planning decides what QuickBooks lacks and stores one outbox row per write, with its idempotency
 key and generation, before any call. Pushing takes the pending rows 30 at a time: it looks every one
-up in QuickBooks first (one query per 30, by DisplayName or by the "stripe:<id>" private note), so a
+up in QuickBooks first (one query per 30, on filterable properties only: customers by DisplayName,
+invoices by DocNumber, payments by CustomerRef, each confirmed by the "stripe:<id>" private note), so a
 retry after QuickBooks' replay window, or after a crash between the call and `mark_done`, finds the
 earlier write instead of repeating it; the rest go out as one batch call (connectors.quickbooks_batch)
 or, with batch_size 1, one create per row with its own requestid. A Fault fails only its own row;
@@ -18,12 +19,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from connectors import quickbooks_batch
+from connectors.cursors import id_key
 from connectors.outbox_keys import idempotency_key, new_generation
 from connectors.quickbooks import MAX_BATCH_ITEMS, QuickBooksConnector
 from connectors.quickbooks_batch import Write, chunks
 from connectors.quickbooks_updates import plan_updates, send_updates, update_write
 from mappings.canonical import Customer, Invoice, MappingError
-from mappings.quickbooks import customer_to_quickbooks, invoice_to_quickbooks, payment_to_quickbooks
+from mappings.quickbooks import MAX_DOC_NUMBER, customer_to_quickbooks, invoice_to_quickbooks, payment_to_quickbooks
 from store.hub import Hub
 from store.records import OutboxRow
 
@@ -150,14 +152,41 @@ def _create_rows(hub: Hub, entity: str) -> list[OutboxRow]:
     return [row for row in hub.pending(SYSTEM, entity) if row.operation == "create"]
 
 
-def _by_note(qb: QuickBooksConnector, qb_entity: str, stripe_ids: list[str]) -> dict[str, dict]:
-    """QuickBooks objects carrying "stripe:<id>" as PrivateNote, by that Stripe id (one query)."""
-    if not stripe_ids:
-        return {}
+def _ours(objects: list[dict], stripe_ids: list[str]) -> dict[str, dict]:
+    """Of `objects`, those whose PrivateNote is exactly "stripe:<id>" for one of `stripe_ids`, by that id.
+
+    QuickBooks cannot filter on PrivateNote (4001: not filterable on Invoice or Payment), so lookups query a
+    filterable property that narrows the candidates and the note, which only Concord writes, decides here.
+    Of two carrying the same note, the older (lower Id) is the one Concord wrote first."""
+    wanted = {STRIPE_NOTE_PREFIX + stripe_id: stripe_id for stripe_id in stripe_ids}
     found: dict[str, dict] = {}
-    for obj in qb.find_in(qb_entity, "PrivateNote", [STRIPE_NOTE_PREFIX + stripe_id for stripe_id in stripe_ids]):
-        found.setdefault(obj["PrivateNote"][len(STRIPE_NOTE_PREFIX):], obj)
+    for obj in sorted(objects, key=lambda obj: id_key(str(obj["Id"]))):
+        stripe_id = wanted.get(obj.get("PrivateNote"))
+        if stripe_id is not None:
+            found.setdefault(stripe_id, obj)
     return found
+
+
+def _existing_invoices(qb: QuickBooksConnector, todo: Sequence[tuple[Invoice, str]]) -> dict[str, dict]:
+    """The invoices Concord already wrote for `todo` ((invoice, customer Id) pairs), by Stripe id.
+
+    Found by DocNumber IN (...) (Concord writes the Stripe number, cut to QuickBooks' 21 characters), or by
+    CustomerRef for an invoice without a number (QuickBooks numbers those itself); a person may reuse a
+    DocNumber, so only an invoice with Concord's note is adopted."""
+    numbers = [invoice.number[:MAX_DOC_NUMBER] for invoice, _ in todo if invoice.number]
+    customers = [customer_ref for invoice, customer_ref in todo if not invoice.number]
+    candidates = qb.find_in("Invoice", "DocNumber", numbers) if numbers else []
+    candidates += qb.find_in("Invoice", "CustomerRef", customers) if customers else []
+    return _ours(candidates, [invoice.stripe_id for invoice, _ in todo])
+
+
+def _existing_payments(qb: QuickBooksConnector, todo: Sequence[tuple[Invoice, str]]) -> dict[str, dict]:
+    """The payments Concord already wrote for `todo` ((invoice, customer Id) pairs), by the invoice's Stripe id:
+    the customers' payments (CustomerRef is filterable; PrivateNote and PaymentRefNum are not confirmed to be),
+    kept only when they carry Concord's "stripe:<invoice id>" note."""
+    customers = [customer_ref for _, customer_ref in todo]
+    candidates = qb.find_in("Payment", "CustomerRef", customers) if customers else []
+    return _ours(candidates, [invoice.stripe_id for invoice, _ in todo])
 
 
 # ---- customers ---------------------------------------------------------------------------------
@@ -258,7 +287,8 @@ def _push_invoice_chunk(hub: Hub, qb: QuickBooksConnector, rows: Sequence[Outbox
         else:
             todo.append((row, invoice, customer_ref, invoice_ref))
     qb_entity = "Invoice" if rows[0].entity == "invoice" else "Payment"
-    found = _by_note(qb, qb_entity, [invoice.stripe_id for _, invoice, _, _ in todo])
+    find = _existing_invoices if qb_entity == "Invoice" else _existing_payments
+    found = find(qb, [(invoice, customer_ref) for _, invoice, customer_ref, _ in todo]) if todo else {}
     writes: list[Write] = []
     rejected: list[tuple[OutboxRow, str]] = []
     for row, invoice, customer_ref, invoice_ref in todo:

@@ -23,7 +23,8 @@ from sandboxes.quickbooks import faults, values
 from sandboxes.quickbooks.banking import BankingRules
 from sandboxes.quickbooks.credits import CreditRules
 from sandboxes.quickbooks.names import NameListRules
-from sandboxes.quickbooks.query import Condition, execute, parse
+from sandboxes.quickbooks.query import Condition, check_queryable, execute, parse
+from sandboxes.quickbooks.queryable import FILTERABLE, SORTABLE
 from sandboxes.quickbooks.schema import (
     ACCEPTED_PROPERTIES,
     CURRENCIES,
@@ -33,7 +34,6 @@ from sandboxes.quickbooks.schema import (
     MAX_NOTES,
     MAX_PRIVATE_NOTE,
     NAME_LIST,
-    QUERYABLE,
     READ_ONLY,
 )
 
@@ -147,10 +147,12 @@ class Company(NameListRules, CreditRules, BankingRules):
         if canonical is None:
             raise faults.query_parser_error(f"Invalid entity name: {query.entity}")
         query.entity = canonical
+        filterable, sortable = FILTERABLE[canonical], SORTABLE[canonical]
+        check_queryable(query, filterable, sortable)  # what the client asked, before the hidden Active filter
         if canonical in NAME_LIST and not any(condition.field == "Active" for condition in query.conditions):
             # QuickBooks hides inactive (deleted) list entries unless the query asks about Active.
             query.conditions.append(Condition("Active", "=", (True,)))
-        return execute(query, self.render_all(canonical), QUERYABLE[canonical])
+        return execute(query, self.render_all(canonical), filterable, sortable)
 
     def render_all(self, entity: str) -> list[dict]:
         balances = self._customer_balances() if entity == "Customer" else None

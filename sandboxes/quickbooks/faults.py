@@ -14,13 +14,15 @@ class Fault(Exception):
     code: str
     message: str
     detail: str
-    element: str = ""
+    element: str | None = ""  # None: the body has no "element" key (query faults have none)
     fault_type: str = "ValidationFault"
     status: int = 400
     headers: dict[str, str] = field(default_factory=dict)
 
     def body(self, time: str) -> dict:
-        error = {"Message": self.message, "Detail": self.detail, "code": self.code, "element": self.element}
+        error = {"Message": self.message, "Detail": self.detail, "code": self.code}
+        if self.element is not None:
+            error["element"] = self.element
         return {"Fault": {"Error": [error], "type": self.fault_type}, "time": time}
 
     @property
@@ -137,6 +139,14 @@ def invalid_number(element: str, value: object) -> Fault:
 def invalid_date(element: str, value: object) -> Fault:
     detail = f"Invalid date format for {element}: {value!r}"
     return Fault(code="2040", message="Invalid Date", detail=detail, element=element)
+
+
+def not_queryable(path: str) -> Fault:
+    """A WHERE or ORDERBY on a property the API reference does not mark filterable / sortable, as QuickBooks
+    answers it (ruckus/quickbooks-ruby#403 quotes the body: ValidationFault, code 4001, no element).
+    The detail for ORDERBY is assumed to be the same: no source shows QuickBooks' wording for it."""
+    detail = f"QueryValidationError: property '{path}' is not queryable"
+    return Fault(code="4001", message="Invalid query", detail=detail, element=None)
 
 
 def query_parser_error(detail: str) -> Fault:

@@ -5,6 +5,8 @@ Supported, as QuickBooks documents it: `SELECT * | COUNT(*) | f1, f2 FROM Entity
 ops =, <, >, <=, >=, LIKE (only % wildcards) and IN (...). No OR, no parentheses: QuickBooks has
 neither, and a client that relies on them should fail here as it would there. String literals are
 single-quoted; a backslash escapes the next character, so `\'` is an apostrophe and `\\` a backslash.
+WHERE and ORDERBY take only the properties QuickBooks marks filterable / sortable (queryable.py); any
+other is answered with QuickBooks' 4001 "is not queryable" Fault, as the real API does.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sandboxes.quickbooks.faults import Fault, query_parser_error
+from sandboxes.quickbooks.faults import not_queryable, query_parser_error
 
 DEFAULT_MAX_RESULTS = 100
 MAX_RESULTS_LIMIT = 1000
@@ -322,16 +324,19 @@ def _sort_key(entity: dict, path: str) -> tuple:
     return (1, value)
 
 
-def not_queryable(path: str) -> Fault:
-    detail = f"QueryValidationError: property '{path}' is not queryable"
-    return Fault(code="4001", message="Invalid query", detail=detail)
-
-
-def execute(query: Query, rows: list[dict], queryable: set[str]) -> dict:
-    """Run a parsed query over `rows` (one entity's records); returns the QueryResponse body."""
-    for path in [c.field for c in query.conditions] + [path for path, _ in query.order_by]:
-        if path not in queryable:
+def check_queryable(query: Query, filterable: frozenset[str], sortable: frozenset[str]) -> None:
+    """4001 for the first WHERE property that is not filterable, then the first ORDERBY one not sortable."""
+    for condition in query.conditions:
+        if condition.field not in filterable:
+            raise not_queryable(condition.field)
+    for path, _ in query.order_by:
+        if path not in sortable:
             raise not_queryable(path)
+
+
+def execute(query: Query, rows: list[dict], filterable: frozenset[str], sortable: frozenset[str]) -> dict:
+    """Run a parsed query over `rows` (one entity's records); returns the QueryResponse body."""
+    check_queryable(query, filterable, sortable)
     selected = [row for row in rows if all(matches(row, condition) for condition in query.conditions)]
     if query.count_only:
         return {"totalCount": len(selected)}

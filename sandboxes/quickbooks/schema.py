@@ -115,30 +115,6 @@ READ_ONLY = {
     "RemainingCredit", "CurrentBalance", "CurrentBalanceWithSubAccounts", "Level",
 }
 
-# Filterable / sortable properties per entity (QuickBooks rejects others with 4001).
-QUERYABLE: dict[str, set[str]] = {
-    "Customer": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "DisplayName", "GivenName",
-                 "FamilyName", "CompanyName", "PrimaryEmailAddr", "Active", "Balance", "FullyQualifiedName",
-                 "CurrencyRef"},
-    "Invoice": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "DocNumber", "TxnDate", "DueDate",
-                "CustomerRef", "TotalAmt", "Balance", "PrivateNote", "CurrencyRef"},
-    "Payment": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "TxnDate", "CustomerRef", "TotalAmt",
-                "PrivateNote", "PaymentRefNum", "CurrencyRef"},
-    "Item": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "Name", "Type", "Active", "Sku",
-             "FullyQualifiedName"},
-    "Account": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "Name", "AccountType", "Active",
-                "Classification", "AccountSubType", "FullyQualifiedName", "CurrencyRef"},
-    "TaxCode": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "Name", "Active", "Taxable", "TaxGroup"},
-    "CreditMemo": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "DocNumber", "TxnDate", "CustomerRef",
-                   "TotalAmt", "PrivateNote", "CurrencyRef"},
-    "RefundReceipt": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "DocNumber", "TxnDate",
-                      "CustomerRef", "TotalAmt", "PrivateNote", "PaymentRefNum", "CurrencyRef"},
-    "Deposit": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "TxnDate", "TotalAmt", "PrivateNote",
-                "DepositToAccountRef", "CurrencyRef"},
-    "JournalEntry": {"Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime", "DocNumber", "TxnDate", "TotalAmt",
-                     "PrivateNote", "CurrencyRef"},
-}
-
 # Currencies the sandbox company has enabled (multicurrency on, home USD): name, decimals, rate to USD.
 HOME_CURRENCY = "USD"
 CURRENCIES: dict[str, tuple[str, int, Decimal]] = {

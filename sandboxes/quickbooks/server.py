@@ -155,6 +155,7 @@ class QuickBooksSandbox(ServedSandbox):
         router.add("GET", "/_sandbox/webhooks", self._control_webhook_log)
         router.add("POST", "/_sandbox/edit/{entity}/{id}", self._control_edit)
         router.add("POST", "/_sandbox/books/from-seed", self._control_books_from_seed)
+        router.add("POST", "/_sandbox/requestids/expire", self._control_expire_requestids)
         return router
 
     def _locked(self, handler):
@@ -328,6 +329,14 @@ class QuickBooksSandbox(ServedSandbox):
         self._reset_state()
         self.webhooks.clear()
         return Response.json({"reset": True})
+
+    def _control_expire_requestids(self, request: Request) -> Response:
+        """Every requestid seen so far is past QuickBooks' replay window: repeating one is a new request, so a
+        client that re-sends a create after that window must have looked the record up first."""
+        with self._lock:
+            expired = len(self._replays)
+            self._replays = {}
+        return Response.json({"expired": expired})
 
     def _control_clock(self, request: Request) -> Response:
         """GET: {"now": unix seconds}. POST {"advance_seconds": n}: move the sandbox clock forward; record

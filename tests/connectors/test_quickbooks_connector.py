@@ -151,17 +151,17 @@ def test_requestid_replay_writes_once(qb, control):
 
 def test_invoice_round_trip_through_quickbooks(qb):
     """Input: a KWD invoice with a line whose amount does not divide by its quantity (3 x 10.000 KWD) ->
-    QuickBooks accepts it (no 6070) and maps back to the same total and lines; found by private note."""
+    QuickBooks accepts it (no 6070) and maps back to the same total and lines; found by DocNumber and private note."""
     customer = _customer(qb, "Al-Khaleej Trading W.L.L.", "kwd")
     invoice = _invoice("in_kwd00001", "KWD", [10000, 15250])
     created = qb.create_invoice(invoice_to_quickbooks(invoice, customer["Id"], qb.service_item_ref()), "inv-kwd")
     assert created["TotalAmt"] == Decimal("25.250") and isinstance(created["TotalAmt"], Decimal)
-    found = qb.find_invoice_by_private_note("stripe:in_kwd00001")
+    found = qb.find_invoice("NUM-0001", "stripe:in_kwd00001")
     back = invoice_from_quickbooks(found, {customer["Id"]: "cus_1"})
     assert back.total == invoice.total and back.customer_stripe_id == "cus_1"
     assert [(line.quantity, line.amount) for line in back.lines] == [
         (line.quantity, line.amount) for line in invoice.lines]
-    assert qb.find_invoice_by_private_note("stripe:in_other") is None
+    assert qb.find_invoice("NUM-0001", "stripe:in_other") is None
 
     payment = payment_to_quickbooks(invoice, created["Id"], customer["Id"], stripe_payment_id="ch_1")
     qb.create_payment(payment, "pay-kwd")
@@ -202,7 +202,7 @@ def test_delete_removes_invoice_from_queries(qb):
     )
     qb.delete_invoice(gone["Id"], gone["SyncToken"], "del-it")
     assert [invoice["Id"] for invoice in qb.iter_invoices()] == [kept["Id"]]
-    assert qb.find_invoice_by_private_note("stripe:in_gone00001") is None
+    assert qb.find_invoice("NUM-0001", "stripe:in_gone00001") is None
     with pytest.raises(QuickbooksException) as caught:
         qb.get_invoice(gone["Id"])
     assert caught.value.error_code == 610
