@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from collections.abc import Callable, Iterable
 
 from harness import (
     Measured,
@@ -39,6 +38,7 @@ from simple_salesforce import format_soql
 from connectors.quickbooks import QuickBooksConnector
 from connectors.salesforce import ACCOUNT_FIELDS, SalesforceConnector
 from connectors.stripe import StripeConnector
+from connectors.stripe_entities import BY_NAME
 from sandboxes.seed import build_seed
 
 CHANGES, DELETES = 100, 20
@@ -54,39 +54,51 @@ def _connectors(env: dict[str, str], stripe_rates: list[Rate] | None = None):
     return stripe, salesforce, quickbooks
 
 
-def _row(*cells: object, widths=(22, 8, 9, 9, 10, 10, 10, 7)) -> str:
+def _row(*cells: object, widths=(22, 16, 9, 9, 10, 10, 10, 7)) -> str:
     return " ".join(f"{cell:<{width}}" if index < 2 else f"{cell:>{width}}"
                     for index, (cell, width) in enumerate(zip(cells, widths, strict=False)))
 
 
 def full_pulls(boxes: Sandboxes) -> dict[str, tuple[Measured, int]]:
-    """Case 1; returns each stream's Concord measurement and request count, for case 3's comparison."""
+    """Case 1; returns each stream's Concord measurement and request count, for case 3's comparison.
+
+    Where Concord has two ways to read everything, both are shown: the sequential pager (`concord`) and what
+    a first sync uses (`concord windows`: concurrent `created` windows; `concord bulk`: Bulk API 2.0)."""
     env = boxes.env
     soql = format_soql("SELECT {:literal} FROM Account ORDER BY Id", ", ".join(ACCOUNT_FIELDS))
-    cases: list[tuple[str, Callable[[], object], Callable[[], Iterable]]] = [
-        ("stripe customers", lambda c: c[0].iter_customers(), lambda: bare_stripe(env, "/v1/customers")),
-        ("stripe invoices", lambda c: c[0].iter_invoices(), lambda: bare_stripe(env, "/v1/invoices")),
-        ("salesforce accounts", lambda c: c[1].iter_accounts(), lambda: bare_salesforce(env, soql)),
-        ("quickbooks customers", lambda c: c[2].iter_customers(), lambda: bare_quickbooks(env, "Customer")),
-        ("quickbooks invoices", lambda c: c[2].iter_invoices(), lambda: bare_quickbooks(env, "Invoice")),
+    cases = [
+        ("stripe customers", lambda: bare_stripe(env, "/v1/customers"), [
+            ("concord", lambda c: c[0].iter_customers()),
+            ("concord windows", lambda c: c[0].iter_in_windows(BY_NAME["customer"]))]),
+        ("stripe invoices", lambda: bare_stripe(env, "/v1/invoices"), [
+            ("concord", lambda c: c[0].iter_invoices()),
+            ("concord windows", lambda c: c[0].iter_in_windows(BY_NAME["invoice"]))]),
+        ("salesforce accounts", lambda: bare_salesforce(env, soql), [
+            ("concord", lambda c: c[1].iter_accounts()),
+            ("concord bulk", lambda c: c[1].changes("Account", None, fields=list(ACCOUNT_FIELDS)))]),
+        ("quickbooks customers", lambda: bare_quickbooks(env, "Customer"),
+         [("concord", lambda c: c[2].iter_customers())]),
+        ("quickbooks invoices", lambda: bare_quickbooks(env, "Invoice"),
+         [("concord", lambda c: c[2].iter_invoices())]),
     ]
     print("\n1. full pull (client CPU and memory of this process; sandboxes in another)")
     print(_row("stream", "client", "records", "rec/s", "cpu ms/rec", "peak@10%", "peak MiB", "ratio"))
     results = {}
-    for name, concord_pull, bare_pull in cases:
+    for name, bare_pull, variants in cases:
         bare = measure(bare_pull)
-        connectors = _connectors(env)
-        concord = measure(lambda concord_pull=concord_pull, connectors=connectors: concord_pull(connectors))
-        stats = next(c for c in connectors if c is not None and name.startswith(_system(c))).response_stats
-        results[name] = (concord, stats.as_metadata()["http_requests"])
-        # Memory in passes of their own: tracemalloc would inflate the CPU figures above.
-        small, whole = (measure(lambda concord_pull=concord_pull: concord_pull(_connectors(env)), limit=limit,
-                                trace_memory=True) for limit in (bare.records // 10, None))
         print(_row(name, "bare", bare.records, f"{bare.per_second:.0f}", f"{bare.cpu_ms_per_record:.3f}", "", "",
                    "1.00"))
-        print(_row(name, "concord", concord.records, f"{concord.per_second:.0f}",
-                   f"{concord.cpu_ms_per_record:.3f}", f"{small.peak_bytes / 2**20:.1f}",
-                   f"{whole.peak_bytes / 2**20:.1f}", f"{concord.per_second / bare.per_second:.2f}"))
+        for label, pull in variants:
+            connectors = _connectors(env)
+            concord = measure(lambda pull=pull, connectors=connectors: pull(connectors))
+            stats = next(c for c in connectors if c is not None and name.startswith(_system(c))).response_stats
+            results.setdefault(name, (concord, stats.as_metadata()["http_requests"]))
+            # Memory in passes of their own: tracemalloc would inflate the CPU figures above.
+            small, whole = (measure(lambda pull=pull: pull(_connectors(env)), limit=limit, trace_memory=True)
+                            for limit in (bare.records // 10, None))
+            print(_row(name, label, concord.records, f"{concord.per_second:.0f}",
+                       f"{concord.cpu_ms_per_record:.3f}", f"{small.peak_bytes / 2**20:.1f}",
+                       f"{whole.peak_bytes / 2**20:.1f}", f"{concord.per_second / bare.per_second:.2f}"))
     return results
 
 

@@ -238,6 +238,16 @@ class StripeConnector:
                                                 window_count, workers, page_size, dict(entity.list_params))
         return [self._complete(entity, record) for record in listed]
 
+    def iter_in_windows(self, entity: StripeEntity, start: int | None = None, end: int | None = None,
+                        window_count: int = 8, workers: int = 8, page_size: int = 100) -> Iterator[dict]:
+        """list_in_windows as a stream: records as their pages arrive, memory bounded by the pages in flight
+        (each record with all of its embedded list)."""
+        end = end if end is not None else int(time.time()) + 86_400
+        start = start if start is not None else stripe_changes.STRIPE_EPOCH
+        for record in stripe_changes.iter_in_windows(self._call_list, self._raw_list(entity.path), start, end,
+                                                     window_count, workers, page_size, dict(entity.list_params)):
+            yield self._complete(entity, record)
+
     def list_created_since(self, entity: StripeEntity, second: int, page_size: int = 100) -> list[dict]:
         """Every `entity` object created at or after `second` (entities Stripe sends no events for)."""
         params = {**dict(entity.list_params), "limit": page_size, "created": {"gte": second}}

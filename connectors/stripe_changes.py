@@ -80,17 +80,17 @@ def _follow_ups(window: _Window, data: list[dict], split: bool) -> list[_Window]
     return [_Window(window.start, window.end, data[-1]["id"])]
 
 
-def list_in_windows(call, list_page: ListPage, start: int, end: int, window_count: int, workers: int,
-                    page_size: int = 100, params: dict | None = None) -> list[dict]:
-    """Every object created in [start, end), read concurrently and merged without duplicates.
+def iter_in_windows(call, list_page: ListPage, start: int, end: int, window_count: int, workers: int,
+                    page_size: int = 100, params: dict | None = None) -> Iterator[dict]:
+    """Every object created in [start, end), read concurrently, yielded page by page as pages arrive.
 
     [start, end) is first cut into `window_count` windows; a window whose page says there is more is cut again
     while threads are idle, so a range where every object sits near its end (an account opened last month,
-    read from 2010) still spreads over all `workers`. Each page is one request through `call` (the shared rate
-    limit and retries), so concurrency never exceeds the vendor's limit.
+    read from 2010) still spreads over all `workers`. Windows never overlap and each continues with
+    `starting_after`, so no object comes twice and memory holds only the pages in flight. Each page is one
+    request through `call` (the shared rate limit and retries), so concurrency never exceeds the vendor's limit.
     """
     base = {**(params or {}), "limit": page_size}
-    merged: dict[str, dict] = {}
     workers = max(1, workers)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         running = {pool.submit(_read_page, call, list_page, base, _Window(*edges))
@@ -99,12 +99,18 @@ def list_in_windows(call, list_page: ListPage, start: int, end: int, window_coun
             done, running = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 window, data, more = future.result()
-                for row in data:
-                    # A row without an id is kept (validation dead-letters it) rather than failing the read.
-                    merged.setdefault(row.get("id") or f"(missing id {len(merged)})", row)
                 if more and data[-1].get("id"):
                     for follow in _follow_ups(window, data, split=len(running) < workers):
                         running.add(pool.submit(_read_page, call, list_page, base, follow))
+                yield from data
+
+
+def list_in_windows(call, list_page: ListPage, start: int, end: int, window_count: int, workers: int,
+                    page_size: int = 100, params: dict | None = None) -> list[dict]:
+    """iter_in_windows as a list, merged by id (a row without an id is kept: validation dead-letters it)."""
+    merged: dict[str, dict] = {}
+    for row in iter_in_windows(call, list_page, start, end, window_count, workers, page_size, params):
+        merged.setdefault(row.get("id") or f"(missing id {len(merged)})", row)
     return list(merged.values())
 
 

@@ -80,6 +80,27 @@ def test_windows_that_hold_everything_are_cut_again_so_idle_threads_share_the_wo
     assert len(starts) > 4, lists
 
 
+def test_the_windowed_stream_yields_every_customer_once_and_can_stop_early(stripe_connector, control):
+    """Input: 12 seeded + 30 new customers streamed over 5 windows by 3 threads in pages of 4; then a consumer
+    that stops after 5 records. Expect every customer exactly once, and an early stop that returns cleanly."""
+    from itertools import islice
+
+    from connectors.stripe_entities import BY_NAME
+
+    control.post("/_sandbox/rate_limit", json={"per_second": None}).raise_for_status()
+    try:
+        for number in range(30):
+            stripe_connector.create_customer({"name": f"Stream {number}"}, f"stream-{number}")
+        everyone = sorted(customer["id"] for customer in stripe_connector.iter_customers())
+        streamed = [c["id"] for c in stripe_connector.iter_in_windows(BY_NAME["customer"], window_count=5, workers=3,
+                                                                     page_size=4)]
+        first_five = list(islice(stripe_connector.iter_in_windows(BY_NAME["customer"], page_size=4), 5))
+    finally:
+        control.post("/_sandbox/rate_limit", json={"per_second": 25}).raise_for_status()
+    assert sorted(streamed) == everyone and len(streamed) == len(set(streamed)) == 42
+    assert len(first_five) == 5
+
+
 def test_events_after_the_cursor_are_re_read_and_deletes_become_tombstones(stripe_connector):
     """Input: a cursor after the current events; then one customer created, one renamed twice, a coupon deleted
     (the sandbox deletes coupons, not customers). Expect
