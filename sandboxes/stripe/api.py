@@ -230,7 +230,9 @@ def list_invoices(state: StripeState, params: Body, _: dict[str, str], __: int) 
             and ("due_date" not in params or (invoice["due_date"] is not None and due_ok(invoice["due_date"])))
         )
 
-    if state.history is None:
+    if state.history is None and isinstance(state.invoices, SeededStore):
+        page = store_page(state.invoices, None, [], params, "/v1/invoices", "invoice", keep)
+    elif state.history is None:
         page = paginate(newest_first([invoice for invoice in state.invoices.values() if keep(invoice)]), params,
                         "/v1/invoices", "invoice")
     else:

@@ -75,6 +75,8 @@ def list_endpoint(
             and all(check(item.get(name)) for name, check in checks) and (keep is None or keep(item))
 
     if state is None or kind is None or state.history is None:
+        if isinstance(store, seeded_history.SeededStore):  # a whole store kept in order: read only what the page needs
+            return store_page(store, None, [], params, url, object_name, matches)
         return paginate(newest_first([item for item in items if matches(item)]), params, url, object_name)
     # The whole store and no selective filter: read it in order only as far as the page needs.
     rows = state.history.rows_for(wanted)

@@ -15,16 +15,10 @@ from sandboxes.seed import build_seed
 from sandboxes.stripe import StripeSandbox, currencies
 from sandboxes.stripe.billing import add_interval
 from sandboxes.stripe.state import StripeState
-from sandboxes.tls import create_local_ca
 from tests.sandboxes.test_stripe_conformance import FIXTURES, ON_REQUEST, SDK_CLASSES, annotated
 
 SEED = build_seed(42, 3)  # 36 customers
 YEAR = 365 * 86_400
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")
@@ -303,7 +297,7 @@ def test_same_seed_same_history_and_default_unchanged(sandbox):
     assert first.payouts == second.payouts
     assert len(rows) > 200  # 27 monthly subscriptions x (12 months - the seeded invoices in the window)
     plain = StripeState(SEED, now=now)
-    assert plain.history is None and type(plain.invoices) is dict
+    assert plain.history is None and isinstance(plain.invoices, dict)
     assert set(plain.invoices) == {seeded.stripe_id for seeded in SEED.invoices}
     for seeded in SEED.invoices:
         with_history = first.invoices[seeded.stripe_id]
