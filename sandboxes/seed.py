@@ -41,8 +41,9 @@ _PRICE_BASE = {"usd": 4900, "eur": 4500, "gbp": 3900, "jpy": 7400, "kwd": 15250}
 
 EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z: all seeded timestamps follow it
 # Customers arrive an hour apart, or closer when there are many, so that every customer of any scale
-# signs up within CREATION_SPAN of EPOCH: a finance team's books hold no customer created in the future.
-CREATION_SPAN = 330 * 86_400
+# signs up within CREATION_SPAN of EPOCH and its last seeded invoice (70 days later) is still before
+# 2026-12-01: a finance team's books hold nothing created in the future, and no list misses it.
+CREATION_SPAN = 260 * 86_400
 
 
 def _token(rng: random.Random, length: int, alphabet: str = string.ascii_letters + string.digits) -> str:
