@@ -14,6 +14,8 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from sandboxes.tls import create_local_ca
+
 DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 
@@ -69,3 +71,9 @@ def db_url(request, tmp_path) -> str:
     with admin.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory):
+    """One local CA (and bundle: system roots plus the CA) for every sandbox a test session starts."""
+    return create_local_ca(tmp_path_factory.mktemp("ca"))

@@ -12,6 +12,7 @@ other is answered with QuickBooks' 4001 "is not queryable" Fault, as the real AP
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -334,8 +335,10 @@ def check_queryable(query: Query, filterable: frozenset[str], sortable: frozense
             raise not_queryable(path)
 
 
-def execute(query: Query, rows: list[dict], filterable: frozenset[str], sortable: frozenset[str]) -> dict:
-    """Run a parsed query over `rows` (one entity's records); returns the QueryResponse body."""
+def execute(query: Query, rows: list[dict], filterable: frozenset[str], sortable: frozenset[str],
+            finish: Callable[[list[dict]], list[dict]] | None = None) -> dict:
+    """Run a parsed query over `rows` (one entity's records); returns the QueryResponse body. `finish` turns the
+    page's rows into what the answer shows (the company renders only the page, not every record it matched)."""
     check_queryable(query, filterable, sortable)
     selected = [row for row in rows if all(matches(row, condition) for condition in query.conditions)]
     if query.count_only:
@@ -346,6 +349,8 @@ def execute(query: Query, rows: list[dict], filterable: frozenset[str], sortable
     page = selected[query.start_position - 1 : query.start_position - 1 + query.max_results]
     if not page:
         return {}
+    if finish is not None:
+        page = finish(page)
     if query.fields is not None:
         page = [{name: row[name] for name in query.fields if name in row} for row in page]
     return {query.entity: page, "startPosition": query.start_position, "maxResults": len(page)}

@@ -28,7 +28,6 @@ from mappings.money import Money
 from sandboxes.faults import FaultProfile
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
 from store.admin import forget_sync
 from store.hub import Hub
 
@@ -37,11 +36,6 @@ DROPS = FaultProfile("drops", "connections dropped after committed writes", drop
 DROP_SEED_WITH_RETRIES = 3  # with this seed a batch answer is lost and the retried batch is replayed
 FLAKY_SEED = 2  # with this seed `flaky` throws 5xx, truncations and drops, and batches get replayed
 DROP_SEED_NO_RETRIES = 8  # with this seed the first lost answer is the first invoice batch's
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")

@@ -22,14 +22,8 @@ from mappings.quickbooks import (
 )
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
 
 TRICKY = "O'Brien \\ \"x\""
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,8 @@ from connectors.quickbooks import QuickBooksConnector
 from connectors.quickbooks_changes import position
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
 
 _names = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")

@@ -26,16 +26,10 @@ from mappings.money import Money
 from mappings.quickbooks import invoice_to_quickbooks, payment_to_quickbooks
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
 from store.hub import Hub
 
 CUSTOMER = Customer("cus_lookup01", "Lookup Löwe & Söhne KG", email="ap@loewe.example", currency="eur")
 LONG_NUMBER = "LOEWE-2026-0000123-0007"  # 23 characters: QuickBooks keeps 21 as DocNumber
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,7 @@ from connectors.oauth_tokens import TokenRefreshError
 from connectors.quickbooks import QuickBooksConnector
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
 from store.hub import Hub
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")

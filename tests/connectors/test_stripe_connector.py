@@ -15,14 +15,8 @@ from mappings.money import Money
 from mappings.stripe import customer_from_stripe, customer_to_stripe, invoice_from_stripe
 from sandboxes.seed import build_seed
 from sandboxes.stripe import StripeSandbox
-from sandboxes.tls import create_local_ca
 
 SEED = build_seed(42)
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,6 @@ from connectors.stripe import StripeConnector
 from connectors.stripe_changes import windows
 from sandboxes.seed import build_seed
 from sandboxes.stripe import StripeSandbox
-from sandboxes.tls import create_local_ca
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")

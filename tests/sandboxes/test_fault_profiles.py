@@ -10,7 +10,6 @@ import pytest
 
 from sandboxes.faults import DROP, PROFILES, RATE_LIMIT, TRUNCATE, FaultInjector, FaultProfile, profile_named
 from sandboxes.http import CONTROL_PREFIX, Request, Response, Router, SandboxServer, ServedSandbox
-from sandboxes.tls import create_local_ca
 
 
 class _ItemSandbox(ServedSandbox):
@@ -30,11 +29,6 @@ class _ItemSandbox(ServedSandbox):
 
     def fault_response(self, kind: str, request: Request) -> Response:
         return Response.json({"error": {"kind": kind}}, 429 if kind == RATE_LIMIT else 503)
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture

@@ -18,13 +18,7 @@ from requests_oauthlib import OAuth2Session
 
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
 from tests.sandboxes.test_quickbooks_sandbox import Api, body, fault_code, new_customer, new_invoice
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,10 @@ import pytest
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.quickbooks.schema import ACCEPTED_PROPERTIES
 from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
 from tests.sandboxes.test_quickbooks_sandbox import Api, body, fault_code, new_customer, new_invoice
 
 # Keys QuickBooks adds on read that every IntuitEntity carries (XSD IntuitEntity + the JSON envelope).
 _ENVELOPE = {"domain", "sparse", "Id", "SyncToken", "MetaData", "status"}
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,7 @@ from sandboxes.http import Request
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.quickbooks.server import FAULT_KINDS
 from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
 from tests.sandboxes.test_quickbooks_sandbox import Api, body, fault_code
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,7 @@ import pytest
 
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
 from tests.sandboxes.test_quickbooks_sandbox import Api, body, new_customer, new_invoice
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 def test_snapshot_restores_company_tokens_replays_and_clock(tls):

@@ -11,16 +11,12 @@ from quickbooks.exceptions import QuickbooksException
 
 from connectors.quickbooks import QuickBooksConnector
 from sandboxes.quickbooks import QuickBooksSandbox
+from sandboxes.quickbooks.query import Condition, execute, parse
+from sandboxes.quickbooks.queryable import FILTERABLE, SORTABLE
 from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
 
 SEED = build_seed(7, scale=3)
 EXPONENT = {"usd": 2, "eur": 2, "gbp": 2, "jpy": 0, "kwd": 3}
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +62,22 @@ def test_prefilled_names_still_count_for_uniqueness(qb):
     with pytest.raises(QuickbooksException) as raised:
         qb.create_customer({"DisplayName": taken}, request_id="dup-prefilled-name")
     assert raised.value.error_code == 6240
+
+
+@pytest.mark.parametrize("statement", [
+    "SELECT * FROM Customer STARTPOSITION 11 MAXRESULTS 7",
+    "SELECT * FROM Customer WHERE DisplayName LIKE '%Ltd%' ORDERBY MetaData.LastUpdatedTime, Id",
+    "SELECT Id, Balance FROM Customer WHERE Active = true MAXRESULTS 5",
+    "SELECT * FROM Invoice WHERE CustomerRef IN ('3', '4') ORDERBY Id DESC",
+    "SELECT COUNT(*) FROM Invoice WHERE DocNumber > '5'",
+    "SELECT * FROM Invoice WHERE TotalAmt > '100' ORDERBY TotalAmt DESC MAXRESULTS 4",  # rendered fields
+])
+def test_a_page_rendered_alone_equals_the_page_of_everything_rendered(sandbox, filled, statement):
+    """Input: queries that filter and sort on stored properties (rendered only for their page) and one on a
+    rendered total: each answer equals running the query over every record rendered first."""
+    company = sandbox.company
+    query = parse(statement)
+    if query.entity == "Customer" and not any(condition.field == "Active" for condition in query.conditions):
+        query.conditions.append(Condition("Active", "=", (True,)))  # as the company adds for name lists
+    expected = execute(query, company.render_all(query.entity), FILTERABLE[query.entity], SORTABLE[query.entity])
+    assert company.query(statement) == expected and expected

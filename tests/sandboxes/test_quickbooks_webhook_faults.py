@@ -12,17 +12,11 @@ from quickbooks import QuickBooks
 from sandboxes.faults import FaultProfile
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
 from tests.sandboxes.test_quickbooks_sandbox import Api, new_customer
 from tests.sandboxes.test_quickbooks_webhooks import Receiver
 
 ALWAYS_DUPLICATE = FaultProfile("always-duplicate", "every notification twice", webhook_duplicate=1.0)
 ALWAYS_REORDER = FaultProfile("always-reorder", "every notification held back", webhook_reorder=1.0)
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ from quickbooks import QuickBooks
 
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
 from tests.sandboxes.test_quickbooks_sandbox import Api, new_customer, new_invoice
 
 
@@ -51,11 +50,6 @@ class Receiver:
         while len(self.events()) < count and time.monotonic() < deadline:
             time.sleep(0.02)
         return self.events()
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,7 @@ from sandboxes.salesforce.catalog import stripe_price_id, stripe_product_id
 from sandboxes.seed import build_seed
 from sandboxes.stripe.finance_seed import price_id_for
 from sandboxes.stripe.objects import stable_id
-from sandboxes.tls import create_local_ca
 from tests.sandboxes.test_salesforce_objects import session_trusting
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import stripe
 from sandboxes.http import Request
 from sandboxes.seed import build_seed
 from sandboxes.stripe import StripeSandbox
-from sandboxes.tls import create_local_ca
 
 FIXTURES = json.loads(Path("/work/shared/vendor-specs/stripe/fixtures3.json").read_text())["resources"]
 SDK_CLASSES = {
@@ -39,11 +38,6 @@ def annotated(cls: type) -> set[str]:
     for klass in cls.__mro__:
         names |= {name for name in getattr(klass, "__annotations__", {}) if not name.startswith("_")}
     return names - {"OBJECT_NAME"}
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")

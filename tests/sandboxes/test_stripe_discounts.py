@@ -13,14 +13,8 @@ import stripe
 from connectors.stripe import http_client_trusting
 from sandboxes.seed import build_seed
 from sandboxes.stripe import StripeSandbox, discounts
-from sandboxes.tls import create_local_ca
 
 DAY = 86_400
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")

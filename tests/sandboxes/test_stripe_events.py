@@ -15,14 +15,8 @@ import stripe
 from connectors.stripe import http_client_trusting
 from sandboxes.seed import build_seed
 from sandboxes.stripe import StripeSandbox
-from sandboxes.tls import create_local_ca
 
 SEED = build_seed(42)
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return create_local_ca(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")
