@@ -23,7 +23,7 @@ from sandboxes.quickbooks import faults, values
 from sandboxes.quickbooks.banking import BankingRules
 from sandboxes.quickbooks.credits import CreditRules
 from sandboxes.quickbooks.names import NameListRules
-from sandboxes.quickbooks.query import Condition, check_queryable, execute, parse
+from sandboxes.quickbooks.query import Condition, check_queryable, execute, execute_in_id_order, in_id_order, parse
 from sandboxes.quickbooks.queryable import FILTERABLE, SORTABLE
 from sandboxes.quickbooks.schema import (
     ACCEPTED_PROPERTIES,
@@ -72,6 +72,11 @@ ROW_RECORD = "\x00record"  # where a stored row keeps its record (no QuickBooks 
 # Top-level properties whose stored value is the rendered one: a query on these alone needs no rendering.
 STORED_AS_RENDERED = frozenset({"Id", "SyncToken", "MetaData", "Active", "DisplayName", "Name", "DocNumber",
                                 "CustomerRef"})
+
+
+def _id_order(record: Record) -> tuple[int, int | str]:
+    # As query._sort_key orders Ids: numbers by value (the usual), then text (TaxCode's TAX and NON).
+    return (0, int(record.id)) if record.id.isdigit() else (1, record.id)
 
 
 def _stored_fields_suffice(query: Any) -> bool:
@@ -166,6 +171,10 @@ class Company(NameListRules, CreditRules, BankingRules):
         if _stored_fields_suffice(query):
             # Filter and sort on what is stored, then render only the page: a page of 1,000 among 100,000
             # customers must not render (and total the invoices of) all of them.
+            if in_id_order(query):  # the usual paging: read records in Id order only as far as the page
+                ordered = sorted(self.records[canonical].values(), key=_id_order)
+                return execute_in_id_order(query, map(self._stored_row, ordered), filterable, sortable,
+                                           finish=self._render_page)
             rows = [self._stored_row(record) for record in self.records[canonical].values()]
             return execute(query, rows, filterable, sortable, finish=self._render_page)
         return execute(query, self.render_all(canonical), filterable, sortable)

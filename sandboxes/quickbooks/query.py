@@ -12,10 +12,11 @@ other is answered with QuickBooks' 4001 "is not queryable" Fault, as the real AP
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 from typing import Any
 
 from sandboxes.quickbooks.faults import not_queryable, query_parser_error
@@ -346,7 +347,24 @@ def execute(query: Query, rows: list[dict], filterable: frozenset[str], sortable
     selected.sort(key=lambda row: _sort_key(row, "Id"))  # ties in ORDERBY keep Id order: stable paging
     for path, descending in reversed(query.order_by):
         selected.sort(key=lambda row, path=path: _sort_key(row, path), reverse=descending)
-    page = selected[query.start_position - 1 : query.start_position - 1 + query.max_results]
+    return _answer(query, selected[query.start_position - 1 : query.start_position - 1 + query.max_results], finish)
+
+
+def in_id_order(query: Query) -> bool:
+    """True when the answer is in plain Id order (no ORDERBY, or ORDERBY Id ascending) and lists rows."""
+    return not query.count_only and query.order_by in ([], [("Id", False)])
+
+
+def execute_in_id_order(query: Query, rows: Iterable[dict], filterable: frozenset[str], sortable: frozenset[str],
+                        finish: Callable[[list[dict]], list[dict]] | None = None) -> dict:
+    """execute() for a query in_id_order over `rows` already in Id order: stops reading once the page is full."""
+    check_queryable(query, filterable, sortable)
+    end = query.start_position - 1 + query.max_results
+    selected = list(islice((row for row in rows if all(matches(row, c) for c in query.conditions)), end))
+    return _answer(query, selected[query.start_position - 1 :], finish)
+
+
+def _answer(query: Query, page: list[dict], finish: Callable[[list[dict]], list[dict]] | None) -> dict:
     if not page:
         return {}
     if finish is not None:

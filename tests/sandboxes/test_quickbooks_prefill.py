@@ -81,3 +81,20 @@ def test_a_page_rendered_alone_equals_the_page_of_everything_rendered(sandbox, f
         query.conditions.append(Condition("Active", "=", (True,)))  # as the company adds for name lists
     expected = execute(query, company.render_all(query.entity), FILTERABLE[query.entity], SORTABLE[query.entity])
     assert company.query(statement) == expected and expected
+
+
+def test_id_ordered_pages_read_only_as_far_as_they_need_and_match_a_full_sort(sandbox, filled):
+    """Input: every customer paged by STARTPOSITION in pages of 7 (Id order, read lazily), and the TaxCode list
+    (Ids TAX and NON, not numbers) -> the same rows, in the same order, as one full query."""
+    company = sandbox.company
+    everyone = company.query("SELECT * FROM Customer MAXRESULTS 1000")["Customer"]
+    paged, start = [], 1
+    while True:
+        page = company.query(f"SELECT * FROM Customer STARTPOSITION {start} MAXRESULTS 7").get("Customer", [])
+        paged += page
+        if len(page) < 7:
+            break
+        start += 7
+    assert [row["Id"] for row in paged] == [row["Id"] for row in everyone] == sorted(
+        (row["Id"] for row in everyone), key=int)
+    assert {row["Id"] for row in company.query("SELECT * FROM TaxCode")["TaxCode"]} == {"TAX", "NON"}
