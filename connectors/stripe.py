@@ -99,7 +99,7 @@ class StripeConnector:
         """Every object of a list endpoint as plain JSON, page by page, each page fetched with retries.
 
         raw_request keeps the SDK's auth, pinned API version, headers and network retries, but skips
-        building a StripeObject per record, which cost ~0.8 ms of CPU each (benchmarks/bench_pull.py).
+        building a StripeObject per record, which cost ~0.8 ms of CPU each (benchmarks/bench_connectors.py).
         """
         params = dict(params)
         while True:
