@@ -9,6 +9,7 @@ import httpx
 import pytest
 from quickbooks.exceptions import QuickbooksException
 
+from connectors.qbo_query import select
 from connectors.quickbooks import QuickBooksConnector
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.quickbooks.query import Condition, execute, parse
@@ -90,7 +91,7 @@ def test_id_ordered_pages_read_only_as_far_as_they_need_and_match_a_full_sort(sa
     everyone = company.query("SELECT * FROM Customer MAXRESULTS 1000")["Customer"]
     paged, start = [], 1
     while True:
-        page = company.query(f"SELECT * FROM Customer STARTPOSITION {start} MAXRESULTS 7").get("Customer", [])
+        page = company.query(select("Customer", [], start_position=start, max_results=7)).get("Customer", [])
         paged += page
         if len(page) < 7:
             break
