@@ -36,7 +36,8 @@ MAX_REQUEST_ID_LENGTH = 50  # QuickBooks rejects longer requestid values
 MAX_PAGE_SIZE = 1000  # QuickBooks caps MAXRESULTS at 1000
 MAX_BATCH_ITEMS = 30  # QuickBooks' limit of BatchItemRequests per batch call
 BATCH_RATES = [Rate(40, Duration.MINUTE)]  # QuickBooks' limit of batch calls per realm, besides 500/min
-RETRYABLE_CODES = frozenset({3001, 10000})  # throttled (429); system failure (5xx)
+THROTTLED_CODE = 3001  # ThrottleExceeded, with HTTP 429
+RETRYABLE_CODES = frozenset({THROTTLED_CODE, 10000})  # throttled (429); system failure (5xx)
 
 T = TypeVar("T")
 
@@ -91,6 +92,10 @@ def _is_expired_token(error: AuthorizationException) -> bool:
     # The SDK raises AuthorizationException(error_code=401) for any 401 before reading the Fault body;
     # 3200 is QuickBooks' AuthenticationFailed code when a Fault is parsed instead.
     return str(error.error_code) in {"401", "3200"}
+
+
+def _is_throttled(error: BaseException) -> bool:
+    return isinstance(error, QuickbooksException) and error.error_code == THROTTLED_CODE
 
 
 def _is_retryable(error: BaseException) -> bool:
@@ -184,7 +189,8 @@ class QuickBooksConnector:
         each carries its requestid, which QuickBooks answers with the first response."""
         def attempt() -> T:
             return call_with_retries(operation, _is_retryable, attempts=self.max_attempts,
-                                     initial_wait=self.retry_wait_seconds, max_wait=8.0, what="QuickBooks call")
+                                     initial_wait=self.retry_wait_seconds, max_wait=8.0, what="QuickBooks call",
+                                     throttled=_is_throttled)
 
         if self.tokens is None:
             return attempt()

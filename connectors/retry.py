@@ -13,9 +13,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
 
 T = TypeVar("T")
+# Attempts a throttled call gets: with backoff from a quarter second doubling to half a minute, about two
+# minutes of waiting, past any 429 storm a vendor's published limits lead to.
+THROTTLE_ATTEMPTS = 10
 log = logging.getLogger("concord.connectors.retry")
 
 # Transport failures every vendor can cause: refused/dropped connections, timeouts, and bodies cut
@@ -47,16 +50,29 @@ def call_with_retries(
     max_wait: float = 30.0,
     retry_after: Callable[[BaseException], float | None] | None = None,
     what: str = "vendor call",
+    throttled: Callable[[BaseException], bool] | None = None,
+    throttle_attempts: int = THROTTLE_ATTEMPTS,
 ) -> T:
-    """Run `operation`, retrying what `is_retryable` accepts; the last error is raised unchanged."""
+    """Run `operation`, retrying what `is_retryable` accepts; the last error is raised unchanged.
+
+    Throttling (what `throttled` recognises) has a budget of its own, `throttle_attempts`: a vendor's 429
+    storm outlasts the few attempts a failing server deserves, and waiting it out costs only time."""
+
+    def limit(error: BaseException | None) -> int:
+        if throttled is not None and error is not None and throttled(error):
+            return max(attempts, throttle_attempts)
+        return max(1, attempts)
+
+    def stop(state: RetryCallState) -> bool:
+        return state.attempt_number >= limit(state.outcome.exception() if state.outcome else None)
 
     def note(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
-        log.warning("%s failed (attempt %d of %d): %s; retrying", what, state.attempt_number, attempts,
+        log.warning("%s failed (attempt %d of %d): %s; retrying", what, state.attempt_number, limit(error),
                     f"{type(error).__name__}: {error}"[:300])
 
     retrying = Retrying(
-        stop=stop_after_attempt(max(1, attempts)),
+        stop=stop,
         wait=_wait(initial_wait, max_wait, retry_after),
         retry=retry_if_exception(is_retryable),
         before_sleep=note,

@@ -93,7 +93,8 @@ class StripeConnector:
 
     def _call(self, operation: Callable[[], T], what: str) -> T:
         return call_with_retries(operation, _is_retryable, attempts=self._attempts, initial_wait=0.25,
-                                 retry_after=_retry_after, what=f"Stripe {what}")
+                                 retry_after=_retry_after, what=f"Stripe {what}",
+                                 throttled=lambda error: isinstance(error, stripe.RateLimitError))
 
     def _pages(self, path: str, params: dict[str, Any], what: str) -> Iterator[dict]:
         """Every object of a list endpoint as plain JSON, page by page, each page fetched with retries.

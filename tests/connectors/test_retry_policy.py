@@ -44,6 +44,30 @@ def test_gives_up_after_the_last_attempt_with_the_vendor_error():
     assert operation.calls == 3
 
 
+class _Throttled(Exception):
+    pass
+
+
+def test_throttling_has_its_own_budget_beyond_the_attempts_a_failure_gets():
+    """Input: six 429-style errors in a row (a storm) with three attempts allowed for failures and ten for
+    throttling -> success on the seventh call; the same six as dropped connections -> given up after three."""
+    either = lambda error: isinstance(error, _Throttled | requests.ConnectionError)  # noqa: E731
+    storm = _Flaky([_Throttled(str(n)) for n in range(6)])
+    assert call_with_retries(storm, either, attempts=3, initial_wait=0.001, max_wait=0.002,
+                             throttled=lambda error: isinstance(error, _Throttled), throttle_attempts=10) == "ok"
+    assert storm.calls == 7
+    outage = _Flaky([requests.ConnectionError(str(n)) for n in range(6)])
+    with pytest.raises(requests.ConnectionError):
+        call_with_retries(outage, either, attempts=3, initial_wait=0.001, max_wait=0.002,
+                          throttled=lambda error: isinstance(error, _Throttled), throttle_attempts=10)
+    assert outage.calls == 3
+    endless = _Flaky([_Throttled(str(n)) for n in range(20)])
+    with pytest.raises(_Throttled):
+        call_with_retries(endless, either, attempts=3, initial_wait=0.001, max_wait=0.002,
+                          throttled=lambda error: isinstance(error, _Throttled), throttle_attempts=10)
+    assert endless.calls == 10
+
+
 def test_retry_after_header_is_honoured():
     assert retry_after_seconds({"Retry-After": "7"}) == 7.0
     assert retry_after_seconds({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}) is None
@@ -100,3 +124,20 @@ def test_stripe_writes_under_faults_create_each_customer_exactly_once(tmp_path):
     assert len(created) == 15
     assert sorted(customer["name"] for customer in after) == sorted(f"Fault test {n}" for n in range(15))
     assert injected.get("drop_after_commit", 0) > 0
+
+
+def test_a_stripe_full_read_outlasts_a_429_storm_with_default_settings(tmp_path):
+    """Input: the `storm` profile (1 request in 10 starts a run of 5 throttled ones, seeded) on 120 customers
+    read in pages of 10 with the connector's default retries -> every customer, once, and the 429s counted."""
+    from connectors.stripe import StripeConnector
+    from sandboxes.runner import start_sandboxes
+
+    with start_sandboxes(["stripe"], scale=10, state_dir=tmp_path, vendor_limits=False) as sandboxes:
+        env = sandboxes.environment()
+        connector = StripeConnector(env["STRIPE_API_KEY"], env["STRIPE_API_BASE"], env["CONCORD_CA_BUNDLE"])
+        expected = sorted(customer["id"] for customer in connector.iter_customers())
+        sandboxes.servers["stripe"].inject_faults("storm", seed=3)
+        stormy = StripeConnector(env["STRIPE_API_KEY"], env["STRIPE_API_BASE"], env["CONCORD_CA_BUNDLE"])
+        read = [customer["id"] for customer in stormy.iter_customers(page_size=10)]
+    assert sorted(read) == expected and len(read) == 120
+    assert stormy.response_stats.as_metadata()["http_throttled"] >= 5  # at least one whole storm was met
