@@ -16,9 +16,10 @@ import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
 
 T = TypeVar("T")
-# Attempts a throttled call gets: with backoff from a quarter second doubling to half a minute, about two
-# minutes of waiting, past any 429 storm a vendor's published limits lead to.
-THROTTLE_ATTEMPTS = 10
+# Attempts a throttled call gets: storms can follow one another (the sandboxes' `storm` profile chains them as a
+# busy account does), and with backoff capped at the connector's longest wait this is minutes of patience
+# before a call gives up; a read that gives up is a failed run, never a silent gap.
+THROTTLE_ATTEMPTS = 20
 log = logging.getLogger("concord.connectors.retry")
 
 # Transport failures every vendor can cause: refused/dropped connections, timeouts, and bodies cut
