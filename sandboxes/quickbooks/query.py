@@ -347,7 +347,7 @@ def execute(query: Query, rows: list[dict], filterable: frozenset[str], sortable
     selected.sort(key=lambda row: _sort_key(row, "Id"))  # ties in ORDERBY keep Id order: stable paging
     for path, descending in reversed(query.order_by):
         selected.sort(key=lambda row, path=path: _sort_key(row, path), reverse=descending)
-    return _answer(query, selected[query.start_position - 1 : query.start_position - 1 + query.max_results], finish)
+    return answer(query, selected[query.start_position - 1 : query.start_position - 1 + query.max_results], finish)
 
 
 def in_id_order(query: Query) -> bool:
@@ -361,10 +361,11 @@ def execute_in_id_order(query: Query, rows: Iterable[dict], filterable: frozense
     check_queryable(query, filterable, sortable)
     end = query.start_position - 1 + query.max_results
     selected = list(islice((row for row in rows if all(matches(row, c) for c in query.conditions)), end))
-    return _answer(query, selected[query.start_position - 1 :], finish)
+    return answer(query, selected[query.start_position - 1 :], finish)
 
 
-def _answer(query: Query, page: list[dict], finish: Callable[[list[dict]], list[dict]] | None) -> dict:
+def answer(query: Query, page: list[dict], finish: Callable[[list[dict]], list[dict]] | None) -> dict:
+    """The QueryResponse body of a page of rows: rendered by `finish`, projected to the selected fields."""
     if not page:
         return {}
     if finish is not None:
