@@ -233,11 +233,11 @@ class StripeConnector:
         """A full read of `entity`: `created` windows over [start, end) read concurrently, merged, no duplicates,
         each record with all of its embedded list. `end` defaults to a day past our clock (pass Stripe's clock
         when it runs ahead: objects stamped later would be missed)."""
-        end = end if end is not None else int(time.time()) + 86_400
-        start = start if start is not None else stripe_changes.STRIPE_EPOCH
-        listed = stripe_changes.list_in_windows(self._call_list, self._raw_list(entity.path), start, end,
-                                                window_count, workers, page_size, dict(entity.list_params))
-        return [self._complete(entity, record) for record in listed]
+        merged: dict[str, dict] = {}
+        for record in self.iter_in_windows(entity, start, end, window_count, workers, page_size):
+            # A record without an id is kept (validation dead-letters it) rather than failing the read.
+            merged.setdefault(record.get("id") or f"(missing id {len(merged)})", record)
+        return list(merged.values())
 
     def iter_in_windows(self, entity: StripeEntity, start: int | None = None, end: int | None = None,
                         window_count: int = 8, workers: int = 8, page_size: int = 100) -> Iterator[dict]:

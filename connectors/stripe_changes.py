@@ -105,15 +105,6 @@ def iter_in_windows(call, list_page: ListPage, start: int, end: int, window_coun
                 yield from data
 
 
-def list_in_windows(call, list_page: ListPage, start: int, end: int, window_count: int, workers: int,
-                    page_size: int = 100, params: dict | None = None) -> list[dict]:
-    """iter_in_windows as a list, merged by id (a row without an id is kept: validation dead-letters it)."""
-    merged: dict[str, dict] = {}
-    for row in iter_in_windows(call, list_page, start, end, window_count, workers, page_size, params):
-        merged.setdefault(row.get("id") or f"(missing id {len(merged)})", row)
-    return list(merged.values())
-
-
 def _now() -> int:
     return int(datetime.now(UTC).timestamp())
 
