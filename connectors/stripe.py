@@ -20,6 +20,7 @@ import stripe
 from pyrate_limiter import Limiter, Rate
 
 from connectors import stripe_changes
+from connectors.concurrency import AdaptiveConcurrency
 from connectors.cursors import Change, ChangeFeed, Cursor, is_after
 from connectors.http_session import ResponseStats, session_trusting
 from connectors.rate_limit import account_key, limiter_for, stripe_rates_name
@@ -245,8 +246,11 @@ class StripeConnector:
         (each record with all of its embedded list)."""
         end = end if end is not None else int(time.time()) + 86_400
         start = start if start is not None else stripe_changes.STRIPE_EPOCH
+        # Kept on the connector so a run can report how many requests it kept in flight.
+        self.window_concurrency = AdaptiveConcurrency(maximum=workers)
         for record in stripe_changes.iter_in_windows(self._call_list, self._raw_list(entity.path), start, end,
-                                                     window_count, workers, page_size, dict(entity.list_params)):
+                                                     window_count, workers, page_size, dict(entity.list_params),
+                                                     concurrency=self.window_concurrency):
             yield self._complete(entity, record)
 
     def list_created_since(self, entity: StripeEntity, second: int, page_size: int = 100) -> list[dict]:
@@ -281,4 +285,29 @@ class StripeConnector:
         created = self._call(
             lambda: self._client.v1.customers.create(params, {"idempotency_key": idempotency_key}), "customer create"
         )
+        return created.to_dict()
+
+    def search_customers(self, query: str, page_size: int = 100) -> list[dict]:
+        """Every customer matching a Stripe search `query` (e.g. metadata['salesforce_account_id']:'001...'),
+        all pages (next_page), as plain dicts. Stripe's search index trails writes by up to a minute, so this
+        finds what an idempotency key can no longer replay (24 h), not what was written a moment ago."""
+        params: dict[str, Any] = {"query": query, "limit": page_size}
+        found: list[dict] = []
+        while True:
+            page = self._call(lambda: self._client.raw_request("get", "/v1/customers/search", **params).data,
+                              "customer search")
+            found.extend(page["data"])
+            if not page.get("has_more") or not page.get("next_page"):
+                return found
+            params["page"] = page["next_page"]
+
+    def create_meter_event(self, event_name: str, payload: dict[str, str], identifier: str, timestamp: int,
+                           idempotency_key: str) -> dict:
+        """Report one billing meter event. Stripe dedupes on `identifier` (for at least 24 h) and replays the
+        first answer to a repeated Idempotency-Key, so a resent outbox row never counts twice in that window."""
+        params: dict[str, Any] = {"event_name": event_name, "payload": payload, "identifier": identifier,
+                                  "timestamp": timestamp}
+        created = self._call(
+            lambda: self._client.v1.billing.meter_events.create(params, {"idempotency_key": idempotency_key}),
+            "meter event create")
         return created.to_dict()

@@ -8,19 +8,22 @@
 - An event's payload is rendered at the API version of the webhook/account and may lack expansions,
   so each changed object is re-read from its own endpoint with the SDK's pinned version.
 - Stripe keeps events 30 days: an older cursor is a CursorGap; the caller backfills from list endpoints.
-- First sync: [start, end) cut into N `created` windows read by a pool of threads; a window that has more
-  than a page is cut again while threads are idle. Windows are half-open (`created[gte]`, `created[lt]`),
-  so an object on an edge is in exactly one.
+- First sync: [start, end) cut into N `created` windows read by a pool of threads, as many at once as help
+  (connectors.concurrency); a window that has more than a page is cut again while there is room. Windows
+  are half-open (`created[gte]`, `created[lt]`), so an object on an edge is in exactly one.
 """
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 
+from connectors.concurrency import AdaptiveConcurrency
 from connectors.cursors import STRIPE_EVENTS_RETENTION, Change, ChangeFeed, Cursor, CursorGap, is_gap, latest
 
 ListPage = Callable[[dict], object]  # params -> a stripe ListObject (data, has_more)
@@ -60,13 +63,15 @@ class _Window:
     after: str | None = None
 
 
-def _read_page(call, list_page: ListPage, base: dict, window: _Window) -> tuple[_Window, list[dict], bool]:
+def _read_page(call, list_page: ListPage, base: dict, window: _Window) -> tuple[_Window, list[dict], bool, float]:
     query = {**base, "created": {"gte": window.start, "lt": window.end}}
     if window.after is not None:
         query["starting_after"] = window.after
+    started = time.perf_counter()
     page = call(lambda: list_page(query))
+    elapsed = time.perf_counter() - started
     data = [item.to_dict() if hasattr(item, "to_dict") else item for item in page["data"]]  # type: ignore[index]
-    return window, data, bool(page.get("has_more")) and bool(data)  # type: ignore[attr-defined]
+    return window, data, bool(page.get("has_more")) and bool(data), elapsed  # type: ignore[attr-defined]
 
 
 def _follow_ups(window: _Window, data: list[dict], split: bool) -> list[_Window]:
@@ -81,28 +86,43 @@ def _follow_ups(window: _Window, data: list[dict], split: bool) -> list[_Window]
 
 
 def iter_in_windows(call, list_page: ListPage, start: int, end: int, window_count: int, workers: int,
-                    page_size: int = 100, params: dict | None = None) -> Iterator[dict]:
+                    page_size: int = 100, params: dict | None = None,
+                    concurrency: AdaptiveConcurrency | None = None) -> Iterator[dict]:
     """Every object created in [start, end), read concurrently, yielded page by page as pages arrive.
 
     [start, end) is first cut into `window_count` windows; a window whose page says there is more is cut again
-    while threads are idle, so a range where every object sits near its end (an account opened last month,
-    read from 2010) still spreads over all `workers`. Windows never overlap and each continues with
-    `starting_after`, so no object comes twice and memory holds only the pages in flight. Each page is one
-    request through `call` (the shared rate limit and retries), so concurrency never exceeds the vendor's limit.
+    while there is room for more requests, so a range where every object sits near its end (an account opened
+    last month, read from 2010) still spreads over the requests in flight. How many are in flight is
+    `concurrency`'s limit (at most `workers`), moved by the latency of full pages (connectors.concurrency): it
+    grows against a distant vendor and stays low against a server or client that only queues them. Windows
+    never overlap and each continues with `starting_after`, so no object comes twice and memory holds only the
+    pages in flight. Each page is one request through `call` (the shared rate limit and retries), so
+    concurrency never exceeds the vendor's limit.
     """
     base = {**(params or {}), "limit": page_size}
     workers = max(1, workers)
+    concurrency = concurrency or AdaptiveConcurrency(maximum=workers)
+    waiting = deque(_Window(*edges) for edges in windows(start, end, window_count))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        running = {pool.submit(_read_page, call, list_page, base, _Window(*edges))
-                   for edges in windows(start, end, window_count)}
+        running: set = set()
+
+        def fill() -> None:
+            while waiting and len(running) < min(workers, concurrency.limit):
+                running.add(pool.submit(_read_page, call, list_page, base, waiting.popleft()))
+
+        fill()
         while running:
             done, running = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                window, data, more = future.result()
+                window, data, more, elapsed = future.result()
+                if len(data) == page_size:
+                    # Only full pages are compared: an empty window answers in a fraction of the time.
+                    concurrency.observe(elapsed)
                 if more and data[-1].get("id"):
-                    for follow in _follow_ups(window, data, split=len(running) < workers):
-                        running.add(pool.submit(_read_page, call, list_page, base, follow))
+                    room = len(running) + len(waiting) < concurrency.limit
+                    waiting.extendleft(reversed(_follow_ups(window, data, split=room)))
                 yield from data
+            fill()
 
 
 def _now() -> int:
