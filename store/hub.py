@@ -237,6 +237,16 @@ class Hub:
         with self.transaction() as conn:
             return outbox.outbox_counts(conn)
 
+    def planned_keys(self, system: str, entity: str) -> set[str]:
+        """Canonical keys with an outbox row of this kind (pending, done or failed)."""
+        with self.transaction() as conn:
+            return outbox.canonical_keys(conn, system, entity)
+
+    def give_up(self, outbox_id: int, error: str) -> None:
+        """Fail a row for good: the vendor refused it for a reason a resend cannot fix."""
+        with self.transaction() as conn:
+            outbox.give_up(conn, outbox_id, error, self.max_attempts)
+
     # dead letters
 
     def dead_letter(

@@ -166,3 +166,16 @@ def outbox_counts(conn: sa.Connection) -> dict[str, int]:
     rows = conn.execute(sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status))
     counts.update({status: int(count) for status, count in rows.tuples()})
     return counts
+
+
+def canonical_keys(conn: sa.Connection, system: str, entity: str) -> set[str]:
+    """The canonical keys that have an outbox row of this kind, whatever its status: already planned."""
+    query = sa.select(outbox.c.canonical_key).where(outbox.c.system == system, outbox.c.entity == entity)
+    return set(conn.execute(query).scalars())
+
+
+def give_up(conn: sa.Connection, outbox_id: int, error: str, max_attempts: int) -> None:
+    """Fail a row for good (the vendor refused it, and a resend would be refused again): its attempts are
+    raised to `max_attempts`, so `pending` no longer offers it."""
+    _update(conn, outbox_id, status="failed", last_error=redact_text(error)[:MAX_ERROR_CHARS],
+            attempts=sa.case((outbox.c.attempts < max_attempts, max_attempts), else_=outbox.c.attempts))
