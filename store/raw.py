@@ -91,11 +91,13 @@ def land_raw(
                 changed_rows,
             )
             updated += len(changed_rows)
-    deleted = _mark_absent(conn, system, entity, set(latest) | {str(i) for i in present}, now) if complete else 0
+    deleted = mark_absent(conn, system, entity, set(latest) | {str(i) for i in present}, now) if complete else 0
     return LandCounts(inserted=inserted, updated=updated, unchanged=unchanged, deleted=deleted)
 
 
-def _mark_absent(conn: sa.Connection, system: str, entity: str, present: set[str], now) -> int:
+def mark_absent(conn: sa.Connection, system: str, entity: str, present: set[str], now=None) -> int:
+    """Mark deleted every live record of `entity` not in `present` (the ids a full read saw); returns how many."""
+    now = now or utcnow()
     live = conn.execute(
         sa.select(raw_records.c.external_id).where(
             raw_records.c.system == system, raw_records.c.entity == entity, raw_records.c.deleted_at.is_(None)
