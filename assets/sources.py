@@ -5,12 +5,14 @@ without calling the vendor again. QuickBooks is read after Concord's writes to i
 is what reconciliation compares against. Stripe's assets are in assets/stripe_sources.py.
 """
 
+from collections.abc import Callable
+from functools import partial
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from assets.landing import land_validated
 from assets.resources import HubResource, QuickBooksResource, SalesforceResource
-from connectors import quickbooks_changes
+from connectors import quickbooks_changes, quickbooks_validation
 from connectors.cursors import CursorGap
 from connectors.stripe_validation import Problem
 
@@ -50,9 +52,8 @@ def salesforce_accounts(context: AssetExecutionContext, hub: HubResource, salesf
     })
 
 
-def _quickbooks_problem(record: dict) -> Problem | None:
-    reason = quickbooks_changes.problem(record)
-    return None if reason is None else Problem("Id" if "Id" in reason else "", reason)
+def _quickbooks_check(qb_entity: str) -> Callable[[dict], Problem | None]:
+    return partial(quickbooks_validation.problem, qb_entity)
 
 
 def _read_quickbooks(context, store, connector, qb_entity: str, entity: str, stream: str):
@@ -72,12 +73,13 @@ def _read_quickbooks(context, store, connector, qb_entity: str, entity: str, str
 def _refresh_customers_of(context, store, connector, invoices: list[dict], gone: list[str]) -> int:
     """Re-read and land the customers of changed or deleted invoices (their Balance moved without their
     LastUpdatedTime); the customers' own cursor does not move. Returns how many were re-read."""
+    invoices = [row for row in invoices if quickbooks_validation.problem("Invoice", row) is None]  # dead-lettered
     before = store.payloads_of("quickbooks", "invoice", [row["Id"] for row in invoices] + gone)
     touched = {(row.get("CustomerRef") or {}).get("value") for row in [*invoices, *before.values()]} - {None}
     if not touched:
         return 0
     customers = quickbooks_changes.customers_by_id(connector, touched)
-    land_validated(context, store, "quickbooks", "customer", customers, _quickbooks_problem, deleted=[],
+    land_validated(context, store, "quickbooks", "customer", customers, _quickbooks_check("Customer"), deleted=[],
                    stream="quickbooks.customer", cursor=None, complete=False, id_field="Id")
     return len(customers)
 
@@ -96,7 +98,7 @@ def _land_quickbooks(context, hub_resource: HubResource, quickbooks: QuickBooksR
     refreshed = 0
     if entity == "invoice" and since is not None:
         refreshed = _refresh_customers_of(context, store, connector, live, gone)  # before the tombstones land
-    counts, rejected = land_validated(context, store, "quickbooks", entity, live, _quickbooks_problem,
+    counts, rejected = land_validated(context, store, "quickbooks", entity, live, _quickbooks_check(qb_entity),
                                       deleted=gone, stream=stream, cursor=feed.cursor if feed.complete else None,
                                       complete=since is None, id_field="Id")
     ids = [str(record.get("Id")) for record in live] + gone

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -260,17 +260,19 @@ class QuickBooksConnector:
 
         return self._call(post)["BatchItemResponse"]
 
-    def find_in(self, entity: str, name: str, values: list[str], chunk: int = 100) -> list[dict]:
-        """Every `entity` whose property `name` is one of `values`: one IN query per `chunk` values, each paged
-        by Id (a customer's payments may outnumber a page). `name` must be a property QuickBooks marks
-        filterable for `entity`; any other is refused with 4001 (see sandboxes/quickbooks/queryable.py)."""
+    def find_in(self, entity: str, name: str, values: list[str], chunk: int = 100,
+                also: Sequence[Filter] = ()) -> list[dict]:
+        """Every `entity` whose property `name` is one of `values` (and that meets every filter in `also`): one
+        IN query per `chunk` values, each paged by Id (a customer's payments may outnumber a page). Every
+        property must be one QuickBooks marks filterable for `entity`; any other is refused with 4001 (see
+        sandboxes/quickbooks/queryable.py)."""
         found: list[dict] = []
         distinct = list(dict.fromkeys(values))
         for start in range(0, len(distinct), chunk):
-            condition = In(name, tuple(distinct[start:start + chunk]))
+            where = [In(name, tuple(distinct[start:start + chunk])), *also]
             position = 1
             while True:
-                statement = select(entity, [condition], order_by="Id", start_position=position,
+                statement = select(entity, where, order_by="Id", start_position=position,
                                    max_results=MAX_PAGE_SIZE)
                 rows = self.query(statement).get(entity, [])
                 found += rows

@@ -16,6 +16,7 @@ them as {"Id", "status": "Deleted"}, which become tombstones.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
@@ -48,6 +49,19 @@ def position(row: dict) -> Cursor:
     return epoch_seconds(row["MetaData"]["LastUpdatedTime"]), str(row["Id"])
 
 
+def _readable_position(row: object) -> Cursor | None:
+    """The row's position, or None when its Id or LastUpdatedTime is missing or malformed (bad vendor data:
+    the row is still handed on, for quickbooks_validation to dead-letter, but it cannot place the cursor)."""
+    if not isinstance(row, dict) or not isinstance(row.get("Id"), str) or not row["Id"]:
+        return None
+    metadata = row.get("MetaData")
+    updated = metadata.get("LastUpdatedTime") if isinstance(metadata, dict) else None
+    try:
+        return epoch_seconds(updated), row["Id"]
+    except (AttributeError, TypeError, ValueError):  # not text, or not a time
+        return None
+
+
 def iter_changed(query: QueryFn, cdc: CdcFn, entity: str, since: Cursor | None, page_size: int,
                  include_deletes: bool = True, feed: ChangeFeed | None = None,
                  include_open_second: bool = False) -> Iterator[Change]:
@@ -61,7 +75,7 @@ def iter_changed(query: QueryFn, cdc: CdcFn, entity: str, since: Cursor | None, 
     cursor to commit (`feed.final_cursor`) stays at that second's start: the next run reads it again.
     """
     floor = since[0] if since is not None else 0
-    start, emitted_at_floor = 1, set[str]()
+    start, emitted_at_floor, malformed = 1, set[str](), set[str]()
     vendor_now: int | None = None
     while True:
         statement = select(entity, [Filter(UPDATED, ">=", qbo_time(floor))], order_by=[UPDATED, "Id"],
@@ -76,8 +90,16 @@ def iter_changed(query: QueryFn, cdc: CdcFn, entity: str, since: Cursor | None, 
                 if include_open_second:
                     feed.final_cursor = (vendor_now, "")  # the open second is landed, but read again next run
         rows = answer["QueryResponse"].get(entity, [])
+        placed: list[Cursor] = []
         for row in rows:
-            at = position(row)
+            at = _readable_position(row)
+            if at is None:
+                shown = json.dumps(row, sort_keys=True, default=str)
+                if shown not in malformed:  # once: a later page of this read may show it again
+                    malformed.add(shown)
+                    yield Change(since or (0, ""), row)  # a position that never moves the cursor
+                continue
+            placed.append(at)
             if at[0] >= vendor_now and not include_open_second:
                 continue  # that second is not over at the vendor yet
             if at[0] == floor and at[1] in emitted_at_floor:
@@ -88,11 +110,11 @@ def iter_changed(query: QueryFn, cdc: CdcFn, entity: str, since: Cursor | None, 
                 emitted_at_floor.add(at[1])
         if len(rows) < page_size:
             break
-        newest = position(rows[-1])[0]
+        newest = placed[-1][0] if placed else floor
         if newest > floor:
             # Keyset step: restart at the newest second; the ids already seen there are dropped above.
             floor, start = newest, 1
-            emitted_at_floor = {position(row)[1] for row in rows if position(row)[0] == newest}
+            emitted_at_floor = {at[1] for at in placed if at[0] == newest}
         else:
             start += page_size  # a whole page inside one second: walk the tie group by position
     if include_deletes and since is not None:
@@ -111,8 +133,10 @@ def _tombstones(cdc: CdcFn, entity: str, since: Cursor, vendor_now: int | None) 
         objects: list[dict] = []
         for response in answer["CDCResponse"][0]["QueryResponse"]:
             objects.extend(response.get(entity, []))
-        for row in objects:
-            at = position(row)
+        # A changed object too malformed to place is no deletion Concord can record; the query pass hands it on
+        # to be dead-lettered.
+        placed = [(row, at) for row in objects if (at := _readable_position(row)) is not None]
+        for row, at in placed:
             before_now = vendor_now is None or at[0] < vendor_now
             if _is_removed(row) and before_now and is_after(at, since) and at[1] not in seen:
                 seen.add(at[1])
@@ -121,7 +145,7 @@ def _tombstones(cdc: CdcFn, entity: str, since: Cursor, vendor_now: int | None) 
         if len(objects) < CDC_MAX_OBJECTS:
             return
         # A full answer may have been cut off: ask again from the newest second it reached.
-        newest = max(position(row)[0] for row in objects)
+        newest = max((at[0] for _, at in placed), default=changed_since)
         if newest <= changed_since:
             raise RuntimeError(f"QuickBooks CDC for {entity}: more than {CDC_MAX_OBJECTS} changes in one second "
                                f"at {qbo_time(newest)}; cannot page further, reconcile {entity}")
@@ -138,19 +162,6 @@ def read_changes(connector, entity: str, since: Cursor | None, page_size: int = 
     feed = ChangeFeed(since)
     return feed.feed_from(iter_changed(connector._query_answer, connector._cdc_answer, entity, since, page_size,
                                        True, feed, include_open_second=True))
-
-
-def problem(record: object) -> str | None:
-    """Why a QuickBooks record must not be landed (dead-lettered instead), or None."""
-    if not isinstance(record, dict):
-        return f"not a JSON object but {type(record).__name__}"
-    record_id = record.get("Id")
-    if not isinstance(record_id, str) or not record_id:
-        return "missing Id"
-    updated = (record.get("MetaData") or {}).get("LastUpdatedTime")
-    if not isinstance(updated, str):
-        return "missing MetaData.LastUpdatedTime"
-    return None
 
 
 def customers_by_id(connector, customer_ids: Iterable[str], chunk: int = 100) -> list[dict]:

@@ -3,7 +3,7 @@
 Planning decides what QuickBooks lacks and stores one outbox row per write, with its idempotency
 key and generation, before any call. Pushing takes the pending rows 30 at a time: it looks every one
 up in QuickBooks first (one query per 30, on filterable properties only: customers by DisplayName,
-invoices by DocNumber, payments by CustomerRef, each confirmed by the "stripe:<id>" private note), so a
+invoices by DocNumber, payments by CustomerRef and TxnDate, each confirmed by the "stripe:<id>" private note), so a
 retry after QuickBooks' replay window, or after a crash between the call and `mark_done`, finds the
 earlier write instead of repeating it; the rest go out as one batch call (connectors.quickbooks_batch)
 or, with batch_size 1, one create per row with its own requestid. A Fault fails only its own row;
@@ -17,10 +17,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from connectors import quickbooks_batch
 from connectors.cursors import id_key
 from connectors.outbox_keys import idempotency_key, new_generation
+from connectors.qbo_query import Filter
 from connectors.quickbooks import MAX_BATCH_ITEMS, QuickBooksConnector
 from connectors.quickbooks_batch import Write, chunks
 from connectors.quickbooks_updates import plan_updates, send_updates, update_write
@@ -37,6 +39,8 @@ STRIPE_NOTE_PREFIX = "stripe:"
 UNSYNCED_INVOICE_STATUSES = frozenset({"draft"})
 # One write per call unless the caller asks for batches (up to MAX_BATCH_ITEMS).
 DEFAULT_BATCH_SIZE = 1
+# How far a company's day (QuickBooks dates a payment written without TxnDate with it) is from UTC's, at most.
+PAYMENT_DATE_SLACK = timedelta(days=1)
 
 Progress = Callable[[str], None]
 Finished = tuple[OutboxRow, str, str | None]  # (row, QuickBooks Id, link reason or None)
@@ -180,12 +184,22 @@ def _existing_invoices(qb: QuickBooksConnector, todo: Sequence[tuple[Invoice, st
     return _ours(candidates, [invoice.stripe_id for invoice, _ in todo])
 
 
-def _existing_payments(qb: QuickBooksConnector, todo: Sequence[tuple[Invoice, str]]) -> dict[str, dict]:
+def _existing_payments(qb: QuickBooksConnector, todo: Sequence[tuple[Invoice, str]], planned_at: datetime
+                       ) -> dict[str, dict]:
     """The payments Concord already wrote for `todo` ((invoice, customer Id) pairs), by the invoice's Stripe id:
-    the customers' payments (CustomerRef is filterable; PrivateNote and PaymentRefNum are not confirmed to be),
-    kept only when they carry Concord's "stripe:<invoice id>" note."""
+    the customers' payments dated from the day before `planned_at` (when the oldest of their outbox rows was
+    stored), kept only when they carry Concord's "stripe:<invoice id>" note.
+
+    CustomerRef and TxnDate are the Payment properties every source marks filterable (PrivateNote is refused,
+    PaymentRefNum has one source). The date bound holds because a payment is written only after its row is
+    stored, and without a TxnDate (payment_to_quickbooks gets no paid_on here), so QuickBooks dates it with the
+    company's day at the call, which is within a day of UTC's: a customer's earlier payments, every month's for
+    years, are not read. Only a person backdating Concord's unrecorded payment would hide it from this lookup."""
     customers = [customer_ref for _, customer_ref in todo]
-    candidates = qb.find_in("Payment", "CustomerRef", customers) if customers else []
+    if not customers:
+        return {}
+    earliest = (planned_at.astimezone(UTC).date() - PAYMENT_DATE_SLACK).isoformat()
+    candidates = qb.find_in("Payment", "CustomerRef", customers, also=[Filter("TxnDate", ">=", earliest)])
     return _ours(candidates, [invoice.stripe_id for invoice, _ in todo])
 
 
@@ -287,8 +301,11 @@ def _push_invoice_chunk(hub: Hub, qb: QuickBooksConnector, rows: Sequence[Outbox
         else:
             todo.append((row, invoice, customer_ref, invoice_ref))
     qb_entity = "Invoice" if rows[0].entity == "invoice" else "Payment"
-    find = _existing_invoices if qb_entity == "Invoice" else _existing_payments
-    found = find(qb, [(invoice, customer_ref) for _, invoice, customer_ref, _ in todo]) if todo else {}
+    pairs = [(invoice, customer_ref) for _, invoice, customer_ref, _ in todo]
+    if qb_entity == "Invoice":
+        found = _existing_invoices(qb, pairs) if todo else {}
+    else:
+        found = _existing_payments(qb, pairs, min(row.created_at for row, *_ in todo)) if todo else {}
     writes: list[Write] = []
     rejected: list[tuple[OutboxRow, str]] = []
     for row, invoice, customer_ref, invoice_ref in todo:

@@ -65,6 +65,9 @@ class Record:
     fields: dict[str, Any]
     sync_token: int = 0
     extra: dict[str, Any] = field(default_factory=dict)  # derived on write (DocNumber, rates)
+    # What a faulty vendor sends instead of the rendered properties (a None drops one): planted through the control
+    # API so clients can be shown bad data QuickBooks' own validation would never let a write produce.
+    corrupt: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -175,8 +178,8 @@ class Company(NameListRules, CreditRules, BankingRules):
         if canonical is None:
             raise faults.query_parser_error(f"Invalid entity name: {query.entity}")
         query.entity = canonical
-        filterable, sortable = FILTERABLE[canonical], SORTABLE[canonical]
-        check_queryable(query, filterable, sortable)  # what the client asked, before the hidden Active filter
+        # Checked once, here: what the client asked, before the hidden Active filter; execute() trusts it.
+        check_queryable(query, FILTERABLE[canonical], SORTABLE[canonical])
         if canonical in NAME_LIST and not any(condition.field == "Active" for condition in query.conditions):
             # QuickBooks hides inactive (deleted) list entries unless the query asks about Active.
             query.conditions.append(Condition("Active", "=", (True,)))
@@ -184,17 +187,15 @@ class Company(NameListRules, CreditRules, BankingRules):
             # Filter and sort on what is stored, then render only the page: a page of 1,000 among 100,000
             # customers must not render (and total the invoices of) all of them.
             if in_id_order(query):  # the usual paging: read records in Id order only as far as the page
-                return self._page_in_id_order(query, canonical, filterable, sortable)
+                return self._page_in_id_order(query, canonical)
             rows = [self._stored_row(record) for record in self.records[canonical].values()]
-            return execute(query, rows, filterable, sortable, finish=self._render_page)
-        return execute(query, self.render_all(canonical), filterable, sortable)
+            return execute(query, rows, finish=self._render_page)
+        return execute(query, self.render_all(canonical))
 
-    def _page_in_id_order(self, query: Any, entity: str, filterable: frozenset[str], sortable: frozenset[str]
-                          ) -> dict:
+    def _page_in_id_order(self, query: Any, entity: str) -> dict:
         ordered = sorted(self.records[entity].values(), key=_id_order)
         if not all(_is_active_true(condition) for condition in query.conditions):
-            return execute_in_id_order(query, map(self._stored_row, ordered), filterable, sortable,
-                                       finish=self._render_page)
+            return execute_in_id_order(query, map(self._stored_row, ordered), finish=self._render_page)
         # Nothing to test but the hidden Active filter (query() checked what the client asked): go straight to
         # the page, no row built for the records before it.
         if query.conditions:
@@ -228,7 +229,13 @@ class Company(NameListRules, CreditRules, BankingRules):
             derived = self._render_customer(record, balances)
         else:
             derived = getattr(self, "_render_" + record.entity.lower())(record)
-        return {**derived, **body}
+        rendered = {**derived, **body}
+        for name, value in record.corrupt.items():
+            if value is None:
+                rendered.pop(name, None)
+            else:
+                rendered[name] = value
+        return rendered
 
     # ---- writes -----------------------------------------------------------------------------
     def create(self, entity: str, payload: dict) -> dict:
@@ -249,6 +256,13 @@ class Company(NameListRules, CreditRules, BankingRules):
         """A bookkeeper's edit in the QuickBooks UI: no SyncToken check, same rules otherwise."""
         record = self.get(entity, record_id)
         return self._replace(record, {**record.fields, **changes})
+
+    def corrupt(self, entity: str, record_id: str, changes: dict) -> dict:
+        """Bad vendor data for tests: reads show `changes` over the rendered record (see Record.corrupt)."""
+        record = self.get(entity, record_id)
+        record.corrupt = {**record.corrupt, **changes}
+        self._touch(record)
+        return self.render(record)
 
     def _replace(self, record: Record, fields: dict) -> dict:
         self._check_not_deposited(record)

@@ -154,6 +154,7 @@ class QuickBooksSandbox(ServedSandbox):
         router.add("POST", "/_sandbox/webhooks/deliver", self._control_webhook_delivery)
         router.add("GET", "/_sandbox/webhooks", self._control_webhook_log)
         router.add("POST", "/_sandbox/edit/{entity}/{id}", self._control_edit)
+        router.add("POST", "/_sandbox/corrupt/{entity}/{id}", self._control_corrupt)
         router.add("POST", "/_sandbox/books/from-seed", self._control_books_from_seed)
         router.add("POST", "/_sandbox/requestids/expire", self._control_expire_requestids)
         return router
@@ -410,3 +411,18 @@ class QuickBooksSandbox(ServedSandbox):
             except Fault as fault:
                 return Response.json(fault.body(format_response_time(self.now())), fault.status)
             return Response.json({entity: record})
+
+    def _control_corrupt(self, request: Request) -> Response:
+        """Plant bad vendor data: from now on reads of the record show these properties instead (null drops
+        one), past every rule of a write, as a faulty QuickBooks would send them. Its LastUpdatedTime moves, so
+        an incremental read meets it too; queries still filter on the stored record."""
+        entity = _ENTITY_BY_PATH.get(request.params["entity"].lower())
+        changes = request.json()
+        if entity is None or not isinstance(changes, dict):
+            return Response.json({"error": "POST a JSON object of properties to /_sandbox/corrupt/{entity}/{id}"},
+                                 400)
+        with self._lock:
+            try:
+                return Response.json({entity: self.company.corrupt(entity, request.params["id"], changes)})
+            except Fault as fault:
+                return Response.json(fault.body(format_response_time(self.now())), fault.status)

@@ -197,3 +197,51 @@ def test_rerun_adopts_the_crashed_payment_by_customer_and_never_a_persons(hub, q
     invoice_links = hub.links("invoice", SYSTEM)
     for stripe_id in ("in_lookup_pay1", "in_lookup_pay2"):
         assert qb.get_invoice(invoice_links[stripe_id])["Balance"] == 0
+
+
+def _payment_rows_read(qb: QuickBooksConnector) -> list[int]:
+    """How many Payment rows each query answer the connector's SDK session receives from now on carries (a
+    response hook on the real session: an observer, nothing is faked)."""
+    read: list[int] = []
+
+    def count(response, *args, **kwargs) -> None:
+        if response.request.path_url.split("?")[0].endswith("/query") and b"Payment" in (response.request.body or b""):
+            read.append(len(response.json().get("QueryResponse", {}).get("Payment", [])))
+
+    qb.client.session.hooks["response"].append(count)
+    return read
+
+
+def test_payment_lookup_reads_only_payments_dated_since_the_row_was_planned(hub, qb, control):
+    """Input: a customer with 12 payments a bookkeeper recorded in 2025 (TxnDate the 15th of each month, each on
+    an invoice of theirs); a Stripe invoice of that customer pushed, then paid; Concord writes its payment and
+    crashes before mark_done; the replay window passes. Expect the rerun's lookup to read 1 payment row, not 13
+    (TxnDate from the day before the outbox row, besides CustomerRef), adopt it, create none, and leave exactly
+    one payment carrying the invoice's note."""
+    customer_id = _customer_in_quickbooks(hub, qb)
+    amount = Money(1000, "EUR").to_decimal()
+    for month in range(1, 13):
+        desk = _by_hand_invoice(qb, customer_id, f"OLD-{month}", "", f"old-invoice-{month}")
+        qb.create("Payment", {
+            "CustomerRef": {"value": customer_id}, "TotalAmt": amount, "TxnDate": f"2025-{month:02d}-15",
+            "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": desk["Id"], "TxnType": "Invoice"}]}],
+        }, f"old-payment-{month}")
+    hub.upsert_invoices([_invoice("in_lookup_many", "INV-MANY-1", 8000)])
+    assert push_invoices(hub, qb).written == 1
+    hub.upsert_invoices([_invoice("in_lookup_many", "INV-MANY-1", 8000, "paid")])
+    assert plan_invoices(hub) == 1
+    crashed = _crash_after_quickbooks_wrote(hub, qb, "payment", "in_lookup_many")
+    _past_replay_window(control)
+    assert qb.count("Payment") == 13
+
+    read = _payment_rows_read(qb)
+    since = len(control.get("/_sandbox/requests").json())
+    counts = push_invoices(hub, qb)
+
+    assert read == [1]
+    assert (counts.adopted, counts.written, counts.failed) == (1, 0, 0)
+    assert hub.links("payment", SYSTEM)["in_lookup_many"] == crashed["Id"]
+    assert _creates_since(control, since, "/payment") == []
+    payments = qb.query("SELECT * FROM Payment MAXRESULTS 1000").get("Payment", [])
+    assert [payment["Id"] for payment in payments if payment.get("PrivateNote") == "stripe:in_lookup_many"] == [
+        crashed["Id"]]

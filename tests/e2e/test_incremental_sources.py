@@ -338,3 +338,50 @@ def test_a_quickbooks_cursor_older_than_cdc_keeps_is_a_gap(concord_env, hub, san
     assert flagged == {("quickbooks", "customer"), ("quickbooks", "invoice")}
     assert gap["quickbooks/invoices"]["deleted"] == 1
     _qb_full_read_equals_landed(hub)
+
+
+def test_malformed_quickbooks_records_are_dead_lettered_and_the_rest_land(concord_env, hub, sandboxes,
+                                                                          dagster_instance):
+    """Input: 3 customers with 2 invoices each written over the API, then through POST /_sandbox/corrupt (what a
+    faulty QuickBooks would send): an invoice in the unknown currency XTS, one with TotalAmt -5, one whose Balance
+    is the text "12.00", one without Id, and a customer whose DisplayName is the number 12345. Expect each in the
+    dead letters with its field and reason and none landed, the other invoices and customers landed; then, after
+    one more invoice's Balance turns negative, an incremental run dead-letters that one too and lands the rest."""
+    qb = _qb()
+    _fill_quickbooks(qb, customers=3, invoices_each=2)
+    invoices = sorted(qb.iter_invoices(), key=lambda row: int(row["Id"]))
+    planted = {  # QuickBooks Id -> (what reads show instead, field, reason)
+        invoices[0]["Id"]: ({"CurrencyRef": {"value": "XTS"}}, "CurrencyRef", "unknown currency 'XTS'"),
+        invoices[1]["Id"]: ({"TotalAmt": -5}, "TotalAmt", "negative TotalAmt (-5)"),
+        invoices[2]["Id"]: ({"Balance": "12.00"}, "Balance", "Balance is str, not an exact number"),
+    }
+    for invoice_id, (shown, _, _) in planted.items():
+        control(sandboxes, "quickbooks", f"/_sandbox/corrupt/invoice/{invoice_id}", shown)
+    control(sandboxes, "quickbooks", f"/_sandbox/corrupt/invoice/{invoices[3]['Id']}", {"Id": None})
+    customer_id = next(row["Id"] for row in qb.iter_customers() if row["DisplayName"] == "Books 1")
+    control(sandboxes, "quickbooks", f"/_sandbox/corrupt/customer/{customer_id}", {"DisplayName": 12345})
+
+    _, first = _run(dagster_instance, ["quickbooks", "customers"], ["quickbooks", "invoices"])
+    letters = {(letter.entity, letter.external_id): letter for letter in hub.dead_letters("quickbooks")}
+    for invoice_id, (_, field, reason) in planted.items():
+        assert letters[("invoice", invoice_id)].field == field
+        assert reason in letters[("invoice", invoice_id)].reason
+    assert letters[("invoice", "(missing id)")].field == "Id"
+    assert "missing Id" in letters[("invoice", "(missing id)")].reason
+    assert letters[("customer", customer_id)].field == "DisplayName"
+    assert "DisplayName is int, not text" in letters[("customer", customer_id)].reason
+    assert len(letters) == 5
+    assert first["quickbooks/invoices"]["dead_lettered"] == 4 and first["quickbooks/customers"]["dead_lettered"] == 1
+    landed = dict(hub.raw_payloads("quickbooks", "invoice"))
+    assert set(landed) == {invoices[4]["Id"], invoices[5]["Id"]}
+    assert len(hub.raw_payloads("quickbooks", "customer")) == 2 and customer_id not in dict(
+        hub.raw_payloads("quickbooks", "customer"))
+
+    control(sandboxes, "quickbooks", "/_sandbox/clock", {"advance_seconds": 2})
+    control(sandboxes, "quickbooks", f"/_sandbox/corrupt/invoice/{invoices[4]['Id']}", {"Balance": -1})
+    _, second = _run(dagster_instance, ["quickbooks", "customers"], ["quickbooks", "invoices"])
+    assert second["quickbooks/invoices"]["mode"] == "incremental"
+    assert second["quickbooks/invoices"]["dead_lettered"] >= 1
+    letter = {letter.external_id: letter for letter in hub.dead_letters("quickbooks", "invoice")}[invoices[4]["Id"]]
+    assert letter.field == "Balance" and "negative Balance (-1)" in letter.reason
+    assert invoices[5]["Id"] in dict(hub.raw_payloads("quickbooks", "invoice"))
