@@ -8,6 +8,7 @@ from assets.canonical import canonical_customers, canonical_invoices
 from assets.internal import internal_assets
 from assets.reconcile import reconciliation_invoices
 from assets.resources import resources_from_environment
+from assets.salesforce_sources import salesforce_opportunities
 from assets.sources import (
     quickbooks_customers,
     quickbooks_invoices,
@@ -15,15 +16,18 @@ from assets.sources import (
 )
 from assets.stripe_sources import stripe_sources
 from assets.sync import sync_quickbooks_customers, sync_quickbooks_invoices
+from assets.sync_stripe import sync_stripe_customers
 
 ALL_ASSETS = [
     stripe_sources,
     salesforce_accounts,
+    salesforce_opportunities,
     *internal_assets(),
     canonical_customers,
     canonical_invoices,
     sync_quickbooks_customers,
     sync_quickbooks_invoices,
+    sync_stripe_customers,
     quickbooks_customers,
     quickbooks_invoices,
     reconciliation_invoices,

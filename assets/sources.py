@@ -12,6 +12,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from assets.landing import land_validated
 from assets.resources import HubResource, QuickBooksResource, SalesforceResource
+from assets.salesforce_sources import land_salesforce_changes
 from connectors import quickbooks_changes, quickbooks_validation
 from connectors.cursors import CursorGap
 from connectors.stripe_validation import Problem
@@ -26,30 +27,10 @@ SALESFORCE_ACCOUNT_STREAM = "salesforce.account"
        description="Salesforce Accounts: every field describe lists, read incrementally after the first run "
                    "(queryAll on SystemModstamp and Id, getDeleted for hard deletes).")
 def salesforce_accounts(context: AssetExecutionContext, hub: HubResource, salesforce: SalesforceResource):
-    store, connector = hub.hub(), salesforce.connector()
-    cursor = store.get_cursor(SALESFORCE_ACCOUNT_STREAM)
-    gap = False
-    try:
-        feed = connector.changes("Account", cursor)
-    except CursorGap as exc:
-        # Deletions older than Salesforce keeps them could be missed: read everything instead.
-        context.log.warning(f"{exc}; reading every Account again")
-        gap, cursor = True, None
-        feed = connector.changes("Account", None)
-    live, gone = [], []
-    for change in feed:
-        record = {key: value for key, value in change.record.items() if key != "attributes"}
-        (gone if change.deleted or record.get("IsDeleted") else live).append((record["Id"], record))
-    # With no cursor the feed is a full read, so what it lacks was deleted.
-    counts = store.land_raw("salesforce", "account", live, complete=cursor is None)
-    deleted = store.mark_deleted("salesforce", "account", [external_id for external_id, _ in gone])
-    if feed.complete and feed.cursor is not None:
-        store.set_cursor(SALESFORCE_ACCOUNT_STREAM, *feed.cursor)  # only after the data it covers is stored
-    return MaterializeResult(metadata={
-        **connector.response_stats.as_metadata(), "mode": "full" if cursor is None else "incremental",
-        "cursor_gap": gap, "inserted": counts.inserted, "updated": counts.updated, "unchanged": counts.unchanged,
-        "deleted": counts.deleted + deleted, "fields": len(feed.fields),
-    })
+    connector = salesforce.connector()
+    metadata = land_salesforce_changes(context.log.warning, hub.hub(), connector, "Account", "account",
+                                       SALESFORCE_ACCOUNT_STREAM)
+    return MaterializeResult(metadata={**connector.response_stats.as_metadata(), **metadata})
 
 
 def _quickbooks_check(qb_entity: str) -> Callable[[dict], Problem | None]:

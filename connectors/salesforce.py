@@ -329,6 +329,14 @@ class SalesforceConnector:
                                      max_wait=retry.max_wait, what="Salesforce Account upsert (row locked)")
         return response.status_code == _UPSERT_CREATED
 
+    def update_record(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
+        """Set `fields` on one record by its Id (PATCH sobjects/{sObject}/{Id}). Setting fields to given values
+        is idempotent, so the retries of transport failures and 5xx cannot write anything twice."""
+        name = _checked_sobject(sobject)
+        if not re.fullmatch(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?", record_id or ""):
+            raise ValueError(f"not a Salesforce record Id: {record_id!r}")
+        self._call(lambda client: getattr(client, name).update(record_id, fields))
+
     def upsert_records(self, sobject: str, external_id_field: str, records: list[dict[str, Any]]) -> UpsertOutcome:
         """Upsert `records` by `external_id_field`, 200 per sObject Collections call with allOrNone false.
 
@@ -339,6 +347,24 @@ class SalesforceConnector:
         if not _FIELD_NAME.fullmatch(external_id_field or "") or "." in external_id_field:
             raise ValueError(f"not a Salesforce field name: {external_id_field!r}")
         return salesforce_collections.upsert(self._call, name, external_id_field, records, self._lock_retry)
+
+    def find_records(self, sobject: str, fields: list[str], where_field: str,
+                     values: list[Any]) -> list[dict[str, Any]]:
+        """Records of `sobject` whose `where_field` is one of `values` (SOQL IN, bound by format_soql, 200 values
+        a query so the statement stays far under SOQL's length limit), with `fields`, without `attributes`."""
+        name, chosen, (where,) = _checked_sobject(sobject), _checked_fields(fields), _checked_fields([where_field])
+        found: list[dict[str, Any]] = []
+        step = salesforce_collections.MAX_PER_CALL
+        for start in range(0, len(values), step):
+            soql = format_soql("SELECT {:literal} FROM {:literal} WHERE {:literal} IN {} ORDER BY Id",
+                               ", ".join(chosen), name, where, values[start:start + step])
+            found.extend(self._query(soql))
+        return found
+
+    def standard_pricebook_id(self) -> str:
+        """The org's Standard Price Book (every org has exactly one; a standard price lives there)."""
+        [book] = self._query("SELECT Id FROM Pricebook2 WHERE IsStandard = true")
+        return book["Id"]
 
     def _query(self, soql: str, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
         """Every record of `soql`, page by page (query/queryAll, then nextRecordsUrl), without `attributes`."""

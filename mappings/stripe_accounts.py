@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mappings.canonical import MappingError
 from mappings.codecs import CURRENCY_LOWER, METADATA, TEXT
 from mappings.fields import Codec, Context, EntityMapping, Field
 from mappings.model.party import Address, CustomerAccount, TaxId
@@ -71,3 +72,25 @@ def customer_account_to_stripe(account: CustomerAccount, writable_only: bool = F
     if "tax_ids" in body:
         body["tax_ids"] = stripe_list(body["tax_ids"]["data"], f"/v1/customers/{account.ids.get('stripe')}/tax_ids")
     return {"object": "customer", **body}
+
+
+# What a customer Concord creates for a Salesforce Account carries. The billing address stays out: Salesforce's
+# BillingCountry is free text ("Germany") where Stripe wants an ISO 3166-1 alpha-2 code, and the tax exemption
+# is Stripe's own default until finance sets it there.
+CREATE_FROM_ACCOUNT_FIELDS = ("name", "email", "phone")
+
+
+def customer_params_for_account(account: CustomerAccount) -> dict:
+    """Create params of the Stripe customer for a Salesforce Account (a won deal made it one): name, email and
+    phone from the account, its metadata, and the Account Id in metadata[SALESFORCE_ID_KEY], where every later
+    lookup (Stripe search, the mappings' identity rule) finds it."""
+    salesforce_id = account.ids.get("salesforce")
+    if not salesforce_id:
+        raise MappingError("a Stripe customer for a Salesforce Account needs the Account Id", field="Id",
+                           reason="missing")
+    if not account.name.strip():
+        raise MappingError(f"Salesforce Account {salesforce_id} has no Name", field="Name", reason="missing")
+    body = customer_account_to_stripe(account, writable_only=True)
+    params = {key: body[key] for key in CREATE_FROM_ACCOUNT_FIELDS if body.get(key)}
+    params["metadata"] = {**body.get("metadata", {}), SALESFORCE_ID_KEY: salesforce_id}
+    return params

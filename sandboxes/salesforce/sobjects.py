@@ -1,7 +1,8 @@
 """The sObjects of the sandbox org: standard fields a sync client reads, plus the org's custom fields.
 
 Custom fields are the ones Concord's design asks an admin to add: Stripe ids as External ID
-(Unique, case-sensitive, because Stripe ids are) on Account, Product2 and PricebookEntry.
+(Unique, case-sensitive, because Stripe ids are) on Account, Product2 and PricebookEntry, Concord's
+key on Pricebook2 (External ID too), and the Account billing fields Concord keeps from Stripe.
 """
 
 from __future__ import annotations
@@ -9,6 +10,10 @@ from __future__ import annotations
 from sandboxes.salesforce.schema import ACTIVE_CURRENCIES, CORPORATE_CURRENCY, FieldSpec, ObjectSchema
 
 _READ_ONLY = {"createable": False, "updateable": False, "nillable": False}
+
+# Stripe's subscription statuses, the values of Account.Stripe_Subscription_Status__c.
+SUBSCRIPTION_STATUSES = ("incomplete", "incomplete_expired", "trialing", "active", "past_due", "canceled", "unpaid",
+                         "paused")
 
 # Opportunity stages of a new org: (name, default probability, closed?, won?).
 OPPORTUNITY_STAGES = (
@@ -73,6 +78,14 @@ ACCOUNT = ObjectSchema(
         _currency("Account Currency"),
         FieldSpec("Stripe_Customer_Id__c", "string", "Stripe Customer Id", length=255,
                   external_id=True, unique=True, case_sensitive=True),
+        # Billing fields Concord owns (Stripe is their master): the customer's current subscription.
+        FieldSpec("Stripe_Subscription_Status__c", "picklist", "Stripe Subscription Status", length=255,
+                  picklist_values=SUBSCRIPTION_STATUSES),
+        FieldSpec("Stripe_Plan__c", "string", "Stripe Plan", length=255),
+        FieldSpec("Stripe_Billing_Interval__c", "string", "Stripe Billing Interval", length=40),
+        # Scale 3, so three-decimal currencies (KWD) keep their fils.
+        FieldSpec("Stripe_Billing_Amount__c", "currency", "Stripe Billing Amount", precision=18, scale=3),
+        FieldSpec("Stripe_Next_Renewal_Date__c", "date", "Stripe Next Renewal Date"),
         *_audit_fields(),
     ),
 )
@@ -106,6 +119,9 @@ PRICEBOOK2 = ObjectSchema(
         FieldSpec("IsActive", "boolean", "Active", nillable=False, default=False),
         FieldSpec("IsStandard", "boolean", "Is Standard Price Book", **_READ_ONLY),
         FieldSpec("Description", "textarea", "Description", length=255),
+        # The price books Concord keeps (one per Stripe billing interval), found again by this key.
+        FieldSpec("Concord_Key__c", "string", "Concord Key", length=80, external_id=True, unique=True,
+                  case_sensitive=True),
         *_audit_fields(),
     ),
 )
@@ -150,6 +166,8 @@ PRODUCT2 = ObjectSchema(
         FieldSpec("IsActive", "boolean", "Active", nillable=False, default=False),
         FieldSpec("Family", "picklist", "Product Family", length=255, picklist_values=("None", "Subscription",
                                                                                          "Service", "Usage")),
+        FieldSpec("QuantityUnitOfMeasure", "picklist", "Quantity Unit Of Measure", length=255,
+                  picklist_values=("Each",)),
         FieldSpec("Stripe_Product_Id__c", "string", "Stripe Product Id", length=255,
                   external_id=True, unique=True, case_sensitive=True),
         _currency("Product Currency"),

@@ -35,6 +35,8 @@ def test_asset_graph_has_every_asset_of_the_skeleton():
         "stripe/refunds", "stripe/disputes", "stripe/payouts", "stripe/balance_transactions",
         # one per table of CONCORD_INTERNAL_TABLES (its default here)
         "internal/customers", "internal/usage_events",
+        # Closed Won Opportunities -> Stripe customers
+        "salesforce/opportunities", "sync/stripe/customers",
     }
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys
               if key.asset_key == AssetKey(["reconciliation", "invoices"])}
