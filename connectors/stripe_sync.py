@@ -256,6 +256,11 @@ def push_write_back(hub: Hub, salesforce: SalesforceConnector, row: OutboxRow, c
         return
     try:
         salesforce.update_record("Account", row.canonical_key, row.payload["fields"])
+    except simple_salesforce.exceptions.SalesforceResourceNotFound:
+        # The Account was deleted since: nothing left to write the id to, and retrying cannot change that.
+        log.warning("Salesforce Account %s is gone; its Stripe id is not written back", row.canonical_key)
+        hub.mark_done(row.id, None)
+        return
     except (simple_salesforce.exceptions.SalesforceError, SalesforceQuotaError, requests.RequestException) as exc:
         _fail(hub, counts, row, f"{type(exc).__name__}: {exc}", row.attempts + 1)
         return

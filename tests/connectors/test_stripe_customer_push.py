@@ -294,3 +294,21 @@ def test_a_row_stripe_keeps_refusing_is_dead_lettered_after_max_attempts(hub, st
     assert letter.external_id == account and letter.reason.startswith("create failed 3 times: APIError")
     assert hub.pending(SYSTEM, ENTITY) == [] and customers_of(stripe_api, account) == []
     assert hub.pending(WRITE_BACK_SYSTEM, WRITE_BACK_ENTITY) == []
+
+
+def test_write_back_to_an_account_deleted_meanwhile_is_not_a_failure(hub, stripe_api, crm, stripe_control,
+                                                                    salesforce_control):
+    """Input: a won Account whose customer is created by a push without a Salesforce connector (the write-back row
+    waits), then the Account deleted in Salesforce, then a push with one. Expect the customer kept, the write-back
+    row done without a write (Salesforce answers 404), and no failed write."""
+    account = plant_account(salesforce_control, "Gone Before Write-back SARL", ["Closed Won"])
+    land_salesforce(hub, crm)
+    assert push(hub, stripe_api).written == 1
+    [waiting] = hub.pending(WRITE_BACK_SYSTEM, WRITE_BACK_ENTITY)
+    crm._call(lambda client: client.Account.delete(account))
+
+    counts = push(hub, stripe_api, crm)
+
+    assert (counts.failed, counts.written_back) == (0, 0)
+    assert hub.outbox_row(waiting.idempotency_key).status == "done"
+    assert len(customers_of(stripe_api, account)) == 1
