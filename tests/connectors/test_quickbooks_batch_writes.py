@@ -26,43 +26,15 @@ from connectors.quickbooks_sync import SYSTEM, plan_invoice_updates, plan_invoic
 from mappings.canonical import Customer, Invoice, InvoiceLine
 from mappings.money import Money
 from sandboxes.faults import FaultProfile
-from sandboxes.quickbooks import QuickBooksSandbox
-from sandboxes.seed import build_seed
 from store.admin import forget_sync
 from store.hub import Hub
+from tests.connectors.sandbox_clients import quickbooks_connector
 
 # Only drops after a committed write (no 5xx, no truncation), so every lost answer in these tests is one.
 DROPS = FaultProfile("drops", "connections dropped after committed writes", drop_after_commit=0.5)
 DROP_SEED_WITH_RETRIES = 3  # with this seed a batch answer is lost and the retried batch is replayed
 FLAKY_SEED = 2  # with this seed `flaky` throws 5xx, truncations and drops, and batches get replayed
 DROP_SEED_NO_RETRIES = 8  # with this seed the first lost answer is the first invoice batch's
-
-
-@pytest.fixture(scope="module")
-def sandbox(tls):
-    server = QuickBooksSandbox(build_seed(), tls=tls).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def control(sandbox, tls):
-    with httpx.Client(base_url=sandbox.base_url, verify=str(tls.bundle_path), timeout=10) as client:
-        yield client
-
-
-def _connector(sandbox, tls, max_attempts: int = 4) -> QuickBooksConnector:
-    creds = sandbox.credentials()
-    return QuickBooksConnector(creds["QUICKBOOKS_BASE_URL"], creds["QUICKBOOKS_REALM_ID"],
-                               creds["QUICKBOOKS_ACCESS_TOKEN"], ca_bundle=str(tls.bundle_path),
-                               retry_wait_seconds=0.01, max_attempts=max_attempts)
-
-
-@pytest.fixture
-def qb(sandbox, tls, control) -> QuickBooksConnector:
-    sandbox.inject_faults(None, 0)
-    control.post("/_sandbox/reset").raise_for_status()
-    return _connector(sandbox, tls)
 
 
 @pytest.fixture
@@ -87,8 +59,8 @@ def _sent_writes(qb: QuickBooksConnector) -> list[tuple[str, dict]]:
     return sent
 
 
-def _batches(control: httpx.Client, since: int = 0) -> list[dict]:
-    return [entry for entry in control.get("/_sandbox/requests").json()[since:] if entry["path"].endswith("/batch")]
+def _batches(qb_control: httpx.Client, since: int = 0) -> list[dict]:
+    return [entry for entry in qb_control.get("/_sandbox/requests").json()[since:] if entry["path"].endswith("/batch")]
 
 
 def _customers(count: int) -> list[Customer]:
@@ -115,15 +87,15 @@ def _notes(qb: QuickBooksConnector) -> list[str]:
     return [invoice["PrivateNote"] for invoice in qb.iter_invoices()]
 
 
-def test_65_invoices_go_in_three_batches(hub, qb, control):
+def test_65_invoices_go_in_three_batches(hub, qb, qb_control):
     """Input: 5 customers and 65 open invoices, pushed with batch_size 30 -> 3 batch calls of 30, 30 and 5
     items (bId = the outbox key), each with its own requestid of at most 50 chars; 65 invoices, linked."""
     _company(hub, qb, 5, 65)
-    since = len(control.get("/_sandbox/requests").json())
+    since = len(qb_control.get("/_sandbox/requests").json())
     sent = _sent_writes(qb)
     counts = push_invoices(hub, qb, batch_size=30)
     assert (counts.written, counts.failed, counts.adopted) == (65, 0, 0)
-    batches = _batches(control, since)
+    batches = _batches(qb_control, since)
     assert len(batches) == 3 and all(entry["status"] == 200 and not entry["replayed"] for entry in batches)
     assert [len(body["BatchItemRequest"]) for _, body in sent] == [30, 30, 5]
     ids = [entry["requestid"] for entry in batches]
@@ -134,17 +106,17 @@ def test_65_invoices_go_in_three_batches(hub, qb, control):
     assert len(hub.links("invoice", SYSTEM)) == 65 and hub.outbox_counts()["pending"] == 0
 
 
-def test_same_named_customers_in_one_batch_are_adopted_or_told_apart(hub, qb, control):
+def test_same_named_customers_in_one_batch_are_adopted_or_told_apart(hub, qb, qb_control):
     """Input: a bookkeeper's own QuickBooks customer "Twin Peaks Ltd", then three Stripe customers of that name
     and two others, pushed in one batch -> the first Stripe one adopts the bookkeeper's customer, the other two
     are created as "Twin Peaks Ltd (<stripe id>)": no 6240, one batch call, every row done."""
     existing = qb.create_customer({"DisplayName": "Twin Peaks Ltd"}, "made-by-a-person")
     twins = [Customer(f"cus_twin{n}", "Twin Peaks Ltd", currency="usd") for n in range(3)]
     hub.upsert_customers([*twins, *_customers(2)])
-    since = len(control.get("/_sandbox/requests").json())
+    since = len(qb_control.get("/_sandbox/requests").json())
     counts = push_customers(hub, qb, batch_size=30)
     assert (counts.adopted, counts.written, counts.failed) == (1, 4, 0)
-    assert len(_batches(control, since)) == 1
+    assert len(_batches(qb_control, since)) == 1
     links = hub.links("customer", SYSTEM)
     assert links["cus_twin0"] == existing["Id"]
     assert hub.link_reason("customer", "cus_twin0", SYSTEM) == "adopted_by_display_name"
@@ -153,11 +125,11 @@ def test_same_named_customers_in_one_batch_are_adopted_or_told_apart(hub, qb, co
     assert hub.outbox_counts() == {"pending": 0, "done": 5, "failed": 0}
 
 
-def test_batch_calls_are_paced_by_their_own_limit(hub, qb, sandbox, tls):
+def test_batch_calls_are_paced_by_their_own_limit(hub, qb, qb_sandbox, tls):
     """Input: 65 invoices through a connector whose batch limit is 1 batch a second (QuickBooks' is 40 a
     minute) and whose request limit is generous -> 3 batch calls that cannot all go within 2 seconds."""
     _company(hub, qb, 5, 65)
-    creds = sandbox.credentials()
+    creds = qb_sandbox.credentials()
     paced = QuickBooksConnector(creds["QUICKBOOKS_BASE_URL"], creds["QUICKBOOKS_REALM_ID"],
                                 creds["QUICKBOOKS_ACCESS_TOKEN"], ca_bundle=str(tls.bundle_path),
                                 rate_limits=[Rate(1000, Duration.SECOND)],
@@ -167,7 +139,7 @@ def test_batch_calls_are_paced_by_their_own_limit(hub, qb, sandbox, tls):
     assert time.monotonic() - started >= 2.0
 
 
-def test_one_bad_item_fails_alone_and_reaches_the_dead_letters(hub, qb, control):
+def test_one_bad_item_fails_alone_and_reaches_the_dead_letters(hub, qb, qb_control):
     """Input: 65 invoices, one of them (in_batch00007) for a customer the bookkeeper made inactive in
     QuickBooks (a reference QuickBooks refuses: Fault 610). Push twice with max_attempts 2 -> the other 64
     land in the first run; the bad one fails alone each time, then sits in the dead letters with its reason."""
@@ -175,8 +147,8 @@ def test_one_bad_item_fails_alone_and_reaches_the_dead_letters(hub, qb, control)
     gone = Customer("cus_batchgone", "Closed Down Ltd", currency="usd")
     hub.upsert_customers([gone])
     push_customers(hub, qb, batch_size=30)
-    control.post(f"/_sandbox/edit/customer/{hub.lookup('customer', gone.stripe_id, SYSTEM)}",
-                 json={"Active": False}).raise_for_status()
+    qb_control.post(f"/_sandbox/edit/customer/{hub.lookup('customer', gone.stripe_id, SYSTEM)}",
+                    json={"Active": False}).raise_for_status()
     bad = _invoice(7, gone)
     hub.upsert_invoices([bad, *[_invoice(n, people[n % 5]) for n in range(64, 65)]])
 
@@ -187,11 +159,11 @@ def test_one_bad_item_fails_alone_and_reaches_the_dead_letters(hub, qb, control)
     assert hub.dead_letters() == []
 
     sent = _sent_writes(qb)
-    since = len(control.get("/_sandbox/requests").json())
+    since = len(qb_control.get("/_sandbox/requests").json())
     second = push_invoices(hub, qb, batch_size=30)
     assert (second.written, second.failed, second.dead_lettered) == (0, 1, 1)
     assert [[item["bId"] for item in body["BatchItemRequest"]] for _, body in sent] == [[row.idempotency_key]]
-    assert [entry["replayed"] for entry in _batches(control, since)] == [False]  # evaluated again, not replayed
+    assert [entry["replayed"] for entry in _batches(qb_control, since)] == [False]  # evaluated again, not replayed
     [letter] = hub.dead_letters(SYSTEM, "invoice")
     assert letter.external_id == bad.stripe_id
     assert "610" in letter.reason and "inactive" in letter.reason and "2 times" in letter.reason
@@ -200,18 +172,18 @@ def test_one_bad_item_fails_alone_and_reaches_the_dead_letters(hub, qb, control)
     assert len(sent) == 1
 
 
-def test_batch_answer_lost_after_commit_is_replayed_by_its_requestid(hub, qb, sandbox, tls, control):
+def test_batch_answer_lost_after_commit_is_replayed_by_its_requestid(hub, qb, qb_sandbox, tls, qb_control):
     """Input: 65 invoices pushed while connections drop after committed writes (seeded), with retries ->
     a lost batch answer is retried with the same requestid and replayed; exactly one invoice each."""
     _company(hub, qb, 5, 65)
-    since = len(control.get("/_sandbox/requests").json())
-    sandbox.inject_faults(DROPS, DROP_SEED_WITH_RETRIES)
-    dropping = _connector(sandbox, tls, max_attempts=8)
+    since = len(qb_control.get("/_sandbox/requests").json())
+    qb_sandbox.inject_faults(DROPS, DROP_SEED_WITH_RETRIES)
+    dropping = quickbooks_connector(qb_sandbox, tls, max_attempts=8)
     counts = push_invoices(hub, dropping, batch_size=30)
-    injected = control.get("/_sandbox/fault-profile").json()["injected"]
-    sandbox.inject_faults(None, 0)
+    injected = qb_control.get("/_sandbox/fault-profile").json()["injected"]
+    qb_sandbox.inject_faults(None, 0)
     assert injected.get("drop_after_commit", 0) > 0
-    batches = _batches(control, since)
+    batches = _batches(qb_control, since)
     replays = [entry["requestid"] for entry in batches if entry["replayed"]]
     assert replays, "this seed must lose at least one batch answer"
     firsts = {entry["requestid"] for entry in batches if not entry["replayed"]}
@@ -221,19 +193,19 @@ def test_batch_answer_lost_after_commit_is_replayed_by_its_requestid(hub, qb, sa
     assert len(notes) == 65 and len(set(notes)) == 65
 
 
-def test_flaky_quickbooks_still_gets_every_invoice_and_payment_exactly_once(hub, qb, sandbox, tls, control):
+def test_flaky_quickbooks_still_gets_every_invoice_and_payment_exactly_once(hub, qb, qb_sandbox, tls, qb_control):
     """Input: 65 invoices, every third one paid, pushed in batches while the `flaky` profile (seeded) injects
     5xx, connections dropped after commits and truncated bodies -> 65 invoices and 22 payments, one each."""
     people = _company(hub, qb, 5, 0)
     hub.upsert_invoices([replace(_invoice(n, people[n % 5]), status="paid" if n % 3 == 0 else "open")
                          for n in range(65)])
-    since = len(control.get("/_sandbox/requests").json())
-    sandbox.inject_faults("flaky", FLAKY_SEED)
-    counts = push_invoices(hub, _connector(sandbox, tls, max_attempts=8), batch_size=30)
-    injected = control.get("/_sandbox/fault-profile").json()["injected"]
-    sandbox.inject_faults(None, 0)
+    since = len(qb_control.get("/_sandbox/requests").json())
+    qb_sandbox.inject_faults("flaky", FLAKY_SEED)
+    counts = push_invoices(hub, quickbooks_connector(qb_sandbox, tls, max_attempts=8), batch_size=30)
+    injected = qb_control.get("/_sandbox/fault-profile").json()["injected"]
+    qb_sandbox.inject_faults(None, 0)
     assert injected.get("drop_after_commit", 0) > 0, f"seed {FLAKY_SEED} must drop connections: {injected}"
-    assert any(entry["replayed"] for entry in _batches(control, since)), "a lost batch answer was replayed"
+    assert any(entry["replayed"] for entry in _batches(qb_control, since)), "a lost batch answer was replayed"
     assert (counts.written, counts.failed, counts.waiting) == (65 + 22, 0, 0)
     notes = _notes(qb)
     assert len(notes) == 65 and len(set(notes)) == 65
@@ -244,17 +216,17 @@ def test_flaky_quickbooks_still_gets_every_invoice_and_payment_exactly_once(hub,
                for n in range(0, 65, 3))
 
 
-def test_batch_dropped_after_commit_then_rerun_adopts_instead_of_duplicating(hub, qb, sandbox, tls, control):
+def test_batch_dropped_after_commit_then_rerun_adopts_instead_of_duplicating(hub, qb, qb_sandbox, tls, qb_control):
     """Input: 65 invoices; a connector without retries; the connection drops after QuickBooks committed a
     batch, so the push dies not knowing. The rerun (faults off) looks those rows up first, adopts what landed
     and creates only the rest: exactly one invoice each, every row done."""
     _company(hub, qb, 5, 65)
-    since = len(control.get("/_sandbox/requests").json())
-    sandbox.inject_faults(DROPS, DROP_SEED_NO_RETRIES)
+    since = len(qb_control.get("/_sandbox/requests").json())
+    qb_sandbox.inject_faults(DROPS, DROP_SEED_NO_RETRIES)
     with pytest.raises(requests.exceptions.ConnectionError):
-        push_invoices(hub, _connector(sandbox, tls, max_attempts=1), batch_size=30)
-    sandbox.inject_faults(None, 0)
-    lost = _batches(control, since)
+        push_invoices(hub, quickbooks_connector(qb_sandbox, tls, max_attempts=1), batch_size=30)
+    qb_sandbox.inject_faults(None, 0)
+    lost = _batches(qb_control, since)
     assert lost and lost[-1]["status"] == 200, "the last batch was committed before its connection dropped"
     landed = len(_notes(qb))
     unrecorded = landed - (hub.outbox_counts()["done"] - 5)  # in QuickBooks, but their rows are not done
@@ -267,7 +239,7 @@ def test_batch_dropped_after_commit_then_rerun_adopts_instead_of_duplicating(hub
     assert hub.outbox_counts()["pending"] == 0 and len(hub.links("invoice", SYSTEM)) == 65
 
 
-def test_stale_synctoken_after_a_bookkeepers_edit_keeps_their_field_and_applies_concords(hub, qb, control):
+def test_stale_synctoken_after_a_bookkeepers_edit_keeps_their_field_and_applies_concords(hub, qb, qb_control):
     """Input: an invoice in QuickBooks; Stripe moves its due date to 2026-03-31 and Concord plans the update
     (SyncToken 0); then a bookkeeper adds a CustomerMemo in QuickBooks (SyncToken 1). The push meets 5010,
     re-reads and re-applies only DueDate, sparse, on SyncToken 1: the memo stays, the due date changes."""
@@ -278,7 +250,7 @@ def test_stale_synctoken_after_a_bookkeepers_edit_keeps_their_field_and_applies_
     hub.upsert_invoices([replace(invoice, due_on=date(2026, 3, 31))])
     assert plan_invoice_updates(hub, qb) == 1
     memo = {"value": "Deliver to the side door"}
-    control.post(f"/_sandbox/edit/invoice/{qb_id}", json={"CustomerMemo": memo}).raise_for_status()
+    qb_control.post(f"/_sandbox/edit/invoice/{qb_id}", json={"CustomerMemo": memo}).raise_for_status()
 
     sent = _sent_writes(qb)
     counts = push_invoices(hub, qb, batch_size=30)
@@ -318,14 +290,14 @@ def test_a_newer_update_supersedes_an_older_one_still_pending(hub, qb):
     assert qb.get_invoice(qb_id)["DueDate"] == "2026-02-10"
 
 
-def test_updates_are_sparse_and_leave_fields_concord_does_not_own(hub, qb, control):
+def test_updates_are_sparse_and_leave_fields_concord_does_not_own(hub, qb, qb_control):
     """Input: a customer in QuickBooks to which a bookkeeper added a phone number; Stripe changes its e-mail.
     Pushed one write per call (batch_size 1) -> one POST /customer carrying only Id, SyncToken, sparse and
     PrimaryEmailAddr; the phone and the name stay as they were."""
     [person] = _company(hub, qb, 1, 0)
     qb_id = hub.lookup("customer", person.stripe_id, SYSTEM)
     phone = {"FreeFormNumber": "+1 555 0100"}
-    control.post(f"/_sandbox/edit/customer/{qb_id}", json={"PrimaryPhone": phone}).raise_for_status()
+    qb_control.post(f"/_sandbox/edit/customer/{qb_id}", json={"PrimaryPhone": phone}).raise_for_status()
     hub.upsert_customers([replace(person, email="billing@example.com")])
     sent = _sent_writes(qb)
     counts = push_customers(hub, qb, batch_size=1)
@@ -339,7 +311,7 @@ def test_updates_are_sparse_and_leave_fields_concord_does_not_own(hub, qb, contr
     assert now["DisplayName"] == person.name
 
 
-def test_resync_after_forget_sync_is_a_new_request_and_a_retry_is_the_same(hub, qb, control):
+def test_resync_after_forget_sync_is_a_new_request_and_a_retry_is_the_same(hub, qb, qb_control):
     """Input: an invoice synced, then deleted in QuickBooks on purpose and forgotten (forget_sync); the next
     push (one write per call) sends a new requestid, so QuickBooks creates it again instead of replaying the
     answer about the deleted copy. A row re-read keeps its requestid, and every requestid fits in 50 chars."""
@@ -359,7 +331,7 @@ def test_resync_after_forget_sync_is_a_new_request_and_a_retry_is_the_same(hub, 
     assert second_request != first_request and row_request_id(hub.outbox_row(key)) == second_request
     second_id = hub.lookup("invoice", invoice.stripe_id, SYSTEM)
     assert second_id != first_id and qb.get_invoice(second_id)["PrivateNote"] == "stripe:" + invoice.stripe_id
-    creates = [entry for entry in control.get("/_sandbox/requests").json() if entry["path"].endswith("/invoice")
+    creates = [entry for entry in qb_control.get("/_sandbox/requests").json() if entry["path"].endswith("/invoice")
                and entry["requestid"] in (first_request, second_request)]
     assert [(entry["requestid"], entry["replayed"]) for entry in creates] == [(first_request, False),
                                                                            (second_request, False)]
@@ -395,7 +367,7 @@ def test_connector_refuses_full_updates_and_oversized_batches(qb):
         qb.batch([], "empty")
 
 
-def test_two_pushers_that_read_the_same_rows_send_each_row_once(hub, qb, control):
+def test_two_pushers_that_read_the_same_rows_send_each_row_once(hub, qb, qb_control):
     """Input: 65 invoices planned. Claims from one snapshot after another pusher claimed 5 of its rows -> the
     other 60 only. Then two pushers read the pending rows at the same moment (the second one's snapshot taken
     before the first pushed) -> the first sends all 65, the second claims none: no duplicate."""

@@ -6,7 +6,6 @@ import zlib
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-import httpx
 import pytest
 from quickbooks.exceptions import AuthorizationException, QuickbooksException, ValidationException
 
@@ -20,33 +19,8 @@ from mappings.quickbooks import (
     invoice_to_quickbooks,
     payment_to_quickbooks,
 )
-from sandboxes.quickbooks import QuickBooksSandbox
-from sandboxes.seed import build_seed
 
 TRICKY = "O'Brien \\ \"x\""
-
-
-@pytest.fixture(scope="module")
-def sandbox(tls):
-    server = QuickBooksSandbox(build_seed(), tls=tls).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def control(sandbox, tls):
-    with httpx.Client(base_url=sandbox.base_url, verify=str(tls.bundle_path), timeout=10) as client:
-        yield client
-
-
-@pytest.fixture
-def qb(sandbox, tls, control) -> QuickBooksConnector:
-    control.post("/_sandbox/reset").raise_for_status()
-    creds = sandbox.credentials()
-    return QuickBooksConnector(
-        creds["QUICKBOOKS_BASE_URL"], creds["QUICKBOOKS_REALM_ID"], creds["QUICKBOOKS_ACCESS_TOKEN"],
-        ca_bundle=str(tls.bundle_path), retry_wait_seconds=0.01,
-    )
 
 
 def _customer(qb: QuickBooksConnector, name: str, currency: str = "usd", request_id: str | None = None) -> dict:
@@ -129,7 +103,7 @@ def test_paging_across_pages(qb):
         list(qb.iter_customers(page_size=1001))
 
 
-def test_requestid_replay_writes_once(qb, control):
+def test_requestid_replay_writes_once(qb, qb_control):
     """Input: create_invoice twice with requestid "inv-once" -> one invoice, same Id, second call replayed."""
     customer = _customer(qb, "Björk & Dóttir ehf.", "gbp")
     body = invoice_to_quickbooks(_invoice("in_once0001", "GBP", [3900]), customer["Id"], qb.service_item_ref())
@@ -137,7 +111,7 @@ def test_requestid_replay_writes_once(qb, control):
     second = qb.create_invoice(body, "inv-once")
     assert first["Id"] == second["Id"]
     assert qb.count("Invoice") == 1
-    log = [entry for entry in control.get("/_sandbox/requests").json() if entry["requestid"] == "inv-once"]
+    log = [entry for entry in qb_control.get("/_sandbox/requests").json() if entry["requestid"] == "inv-once"]
     assert [entry["replayed"] for entry in log] == [False, True]
     with pytest.raises(ValueError):
         qb.create_invoice(body, "r" * 51)
@@ -202,9 +176,9 @@ def test_delete_removes_invoice_from_queries(qb):
     assert caught.value.error_code == 610
 
 
-def test_bad_token_raises_authorization_exception(sandbox, tls):
+def test_bad_token_raises_authorization_exception(qb_sandbox, tls):
     """Input: a connector holding a wrong access token -> AuthorizationException on the first read."""
-    creds = sandbox.credentials()
+    creds = qb_sandbox.credentials()
     wrong = QuickBooksConnector(creds["QUICKBOOKS_BASE_URL"], creds["QUICKBOOKS_REALM_ID"], "not-the-token",
                                 ca_bundle=str(tls.bundle_path))
     with pytest.raises(AuthorizationException) as caught:
@@ -212,28 +186,28 @@ def test_bad_token_raises_authorization_exception(sandbox, tls):
     assert caught.value.error_code == 401
 
 
-def test_throttling_is_retried_and_query_errors_are_not(qb, control):
+def test_throttling_is_retried_and_query_errors_are_not(qb, qb_control):
     """Input: two injected 429s before a read -> the read succeeds on the third attempt; a bad query
     raises ValidationException 4000 at once."""
-    control.post("/_sandbox/faults", json={"status": 429, "times": 2}).raise_for_status()
+    qb_control.post("/_sandbox/faults", json={"status": 429, "times": 2}).raise_for_status()
     assert qb.service_item_ref()["name"] == "Services"
     with pytest.raises(ValidationException) as caught:
         qb.query("SELECT * FROM Customer WHERE")
     assert caught.value.error_code == 4000
 
 
-def test_from_env_reads_the_sandbox_credentials(sandbox, tls, control):
+def test_from_env_reads_the_sandbox_credentials(qb_sandbox, tls, qb_control):
     """Input: the sandbox's credentials() plus CONCORD_CA_BUNDLE as the environment -> a working connector."""
-    control.post("/_sandbox/reset").raise_for_status()
-    connector = QuickBooksConnector.from_env({**sandbox.credentials(), "CONCORD_CA_BUNDLE": str(tls.bundle_path)})
+    qb_control.post("/_sandbox/reset").raise_for_status()
+    connector = QuickBooksConnector.from_env({**qb_sandbox.credentials(), "CONCORD_CA_BUNDLE": str(tls.bundle_path)})
     assert connector.service_item_ref() == {"value": "1", "name": "Services"}
 
 
-def test_changed_since_reads_only_later_records(qb, control):
+def test_changed_since_reads_only_later_records(qb, qb_control):
     """Input: customer Early, the sandbox clock moved one hour, customer Late; iter_customers(changed_since=
     Early's LastUpdatedTime + 1 minute) -> only Late; changed_since=Early's time itself -> both (>= bound)."""
     early = _customer(qb, "Early Bird Ltd")
-    control.post("/_sandbox/clock", json={"advance_seconds": 3600}).raise_for_status()
+    qb_control.post("/_sandbox/clock", json={"advance_seconds": 3600}).raise_for_status()
     _customer(qb, "Late Riser Ltd")
     since = datetime.fromisoformat(early["MetaData"]["LastUpdatedTime"])
     later = [c["DisplayName"] for c in qb.iter_customers(changed_since=since + timedelta(minutes=1))]

@@ -12,37 +12,13 @@ import pytest
 from connectors.cursors import CursorGap, latest
 from connectors.quickbooks import QuickBooksConnector
 from connectors.quickbooks_changes import position
-from sandboxes.quickbooks import QuickBooksSandbox
-from sandboxes.seed import build_seed
 
 _names = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def sandbox(tls):
-    server = QuickBooksSandbox(build_seed(), tls=tls).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def control(sandbox, tls):
-    with httpx.Client(base_url=sandbox.base_url, verify=str(tls.bundle_path), timeout=10) as client:
-        yield client
-
-
-@pytest.fixture
-def qb(sandbox, tls, control) -> QuickBooksConnector:
-    control.post("/_sandbox/reset").raise_for_status()
-    creds = sandbox.credentials()
-    return QuickBooksConnector(creds["QUICKBOOKS_BASE_URL"], creds["QUICKBOOKS_REALM_ID"],
-                               creds["QUICKBOOKS_ACCESS_TOKEN"], ca_bundle=str(tls.bundle_path),
-                               retry_wait_seconds=0.01)
-
-
-def _tick(control: httpx.Client) -> None:
+def _tick(qb_control: httpx.Client) -> None:
     """Finish the current sandbox second, so records written in it are readable incrementally."""
-    control.post("/_sandbox/clock", json={"advance_seconds": 1}).raise_for_status()
+    qb_control.post("/_sandbox/clock", json={"advance_seconds": 1}).raise_for_status()
 
 
 def _customers(qb: QuickBooksConnector, count: int) -> list[dict]:
@@ -68,11 +44,11 @@ def _invoice(qb: QuickBooksConnector, customer: dict, note: str) -> dict:
                              "inv-" + note)
 
 
-def test_tie_group_longer_than_a_page_is_read_once_and_resumes_exactly(qb, control):
+def test_tie_group_longer_than_a_page_is_read_once_and_resumes_exactly(qb, qb_control):
     """Input: customers created back to back so at least 7 share one second, read with pages of 3. Expect every
     customer exactly once; then, from a cursor inside the tie group, exactly the customers after it."""
     created = _customers_with_a_tie(qb, at_least=7)
-    _tick(control)
+    _tick(qb_control)
 
     changes = list(qb.iter_changed("Customer", None, page_size=3))
     ids = [change.record["Id"] for change in changes]
@@ -86,41 +62,41 @@ def test_tie_group_longer_than_a_page_is_read_once_and_resumes_exactly(qb, contr
     assert sorted(resumed, key=lambda at: (at[0], int(at[1]))) == ordered[ordered.index(cursor) + 1:]
 
 
-def test_record_updated_while_paging_is_not_skipped(qb, control):
+def test_record_updated_while_paging_is_not_skipped(qb, qb_control):
     """Input: 9 customers; after the first page of 3 is read, one of them is edited (it moves to the end of the
     order). Expect all 9 read this run, and the edit read by the next run from the committed cursor."""
     created = _customers(qb, 9)
-    _tick(control)
+    _tick(qb_control)
     changes = iter(qb.iter_changed("Customer", None, page_size=3))
     first_page = [next(changes) for _ in range(3)]
-    control.post(f"/_sandbox/edit/customer/{first_page[0].record['Id']}", json={"CompanyName": "Edited Co"}
+    qb_control.post(f"/_sandbox/edit/customer/{first_page[0].record['Id']}", json={"CompanyName": "Edited Co"}
                  ).raise_for_status()
     rest = list(changes)
     seen = [change.record["Id"] for change in first_page + rest]
     assert sorted(seen, key=int) == sorted((row["Id"] for row in created), key=int)
 
     cursor = latest(*(change.position for change in first_page + rest))
-    _tick(control)
+    _tick(qb_control)
     again = list(qb.iter_changed("Customer", cursor, page_size=3))
     assert [(change.record["Id"], change.record.get("CompanyName")) for change in again] == [
         (first_page[0].record["Id"], "Edited Co")]
 
 
-def test_updates_and_deletes_after_the_cursor_are_caught(qb, control):
+def test_updates_and_deletes_after_the_cursor_are_caught(qb, qb_control):
     """Input: 3 invoices synced; then one is updated (sparse), one deleted, one untouched. Expect exactly the
     update and a tombstone {"Id", "status": "Deleted"}; a rerun from the new cursor finds nothing."""
     customer = _customers(qb, 1)[0]
     invoices = [_invoice(qb, customer, f"n{next(_names)}") for _ in range(3)]
-    _tick(control)
+    _tick(qb_control)
     cursor = latest(*(change.position for change in qb.iter_changed("Invoice", None)))
     assert cursor is not None
 
-    _tick(control)
+    _tick(qb_control)
     kept, deleted = invoices[0], invoices[1]
     qb.update_invoice({"Id": kept["Id"], "SyncToken": kept["SyncToken"], "sparse": True, "PrivateNote": "changed"},
                       "upd-" + kept["Id"])
     qb.delete_invoice(deleted["Id"], deleted["SyncToken"], "del-" + deleted["Id"])
-    _tick(control)
+    _tick(qb_control)
 
     changes = list(qb.iter_changed("Invoice", cursor))
     assert [(c.record["Id"], c.record.get("PrivateNote"), c.deleted) for c in changes if not c.deleted] == [
@@ -132,10 +108,10 @@ def test_updates_and_deletes_after_the_cursor_are_caught(qb, control):
     assert list(qb.iter_changed("Invoice", newer)) == []
 
 
-def test_cursor_older_than_cdc_retention_is_a_gap(qb, control):
+def test_cursor_older_than_cdc_retention_is_a_gap(qb, qb_control):
     """Input: a cursor 31 days behind the sandbox's clock. Expect CursorGap (no records yielded); a cursor 29
     days behind reads normally."""
-    now = control.get("/_sandbox/clock").json()["now"]
+    now = qb_control.get("/_sandbox/clock").json()["now"]
     with pytest.raises(CursorGap, match="30 days"):
         list(qb.iter_changed("Invoice", (now - 31 * 86_400, "0")))
     assert list(qb.iter_changed("Invoice", (now - 29 * 86_400, "0"))) == []

@@ -24,34 +24,10 @@ from connectors.quickbooks_sync import SYSTEM, plan_invoices, push_customers, pu
 from mappings.canonical import Customer, Invoice, InvoiceLine
 from mappings.money import Money
 from mappings.quickbooks import invoice_to_quickbooks, payment_to_quickbooks
-from sandboxes.quickbooks import QuickBooksSandbox
-from sandboxes.seed import build_seed
 from store.hub import Hub
 
 CUSTOMER = Customer("cus_lookup01", "Lookup Löwe & Söhne KG", email="ap@loewe.example", currency="eur")
 LONG_NUMBER = "LOEWE-2026-0000123-0007"  # 23 characters: QuickBooks keeps 21 as DocNumber
-
-
-@pytest.fixture(scope="module")
-def sandbox(tls):
-    server = QuickBooksSandbox(build_seed(), tls=tls).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def control(sandbox, tls):
-    with httpx.Client(base_url=sandbox.base_url, verify=str(tls.bundle_path), timeout=10) as client:
-        yield client
-
-
-@pytest.fixture
-def qb(sandbox, tls, control) -> QuickBooksConnector:
-    control.post("/_sandbox/reset").raise_for_status()
-    creds = sandbox.credentials()
-    return QuickBooksConnector(creds["QUICKBOOKS_BASE_URL"], creds["QUICKBOOKS_REALM_ID"],
-                               creds["QUICKBOOKS_ACCESS_TOKEN"], ca_bundle=str(tls.bundle_path),
-                               retry_wait_seconds=0.01)
 
 
 @pytest.fixture
@@ -101,16 +77,16 @@ def _crash_after_quickbooks_wrote(hub: Hub, qb: QuickBooksConnector, entity: str
     return outcome.obj
 
 
-def _past_replay_window(control: httpx.Client) -> None:
-    assert control.post("/_sandbox/requestids/expire").json()["expired"] >= 1
+def _past_replay_window(qb_control: httpx.Client) -> None:
+    assert qb_control.post("/_sandbox/requestids/expire").json()["expired"] >= 1
 
 
-def _creates_since(control: httpx.Client, since: int, path_end: str) -> list[dict]:
-    log = control.get("/_sandbox/requests").json()[since:]
+def _creates_since(qb_control: httpx.Client, since: int, path_end: str) -> list[dict]:
+    log = qb_control.get("/_sandbox/requests").json()[since:]
     return [entry for entry in log if entry["method"] == "POST" and entry["path"].endswith(path_end)]
 
 
-def test_rerun_adopts_the_crashed_invoice_by_doc_number_and_never_a_persons(hub, qb, control):
+def test_rerun_adopts_the_crashed_invoice_by_doc_number_and_never_a_persons(hub, qb, qb_control):
     """Input: a bookkeeper's invoice numbered LONG_NUMBER[:21] with their own note, made first (lower Id); Concord
     writes the Stripe invoice numbered LONG_NUMBER and crashes before mark_done; the replay window passes; a
     second Stripe invoice INV-FRESH-1 whose number a bookkeeper also used, with another Stripe id in the note.
@@ -123,10 +99,10 @@ def test_rerun_adopts_the_crashed_invoice_by_doc_number_and_never_a_persons(hub,
     assert plan_invoices(hub) == 1
     crashed = _crash_after_quickbooks_wrote(hub, qb, "invoice", "in_lookup_crash")
     assert crashed["DocNumber"] == theirs["DocNumber"] and int(theirs["Id"]) < int(crashed["Id"])
-    _past_replay_window(control)
+    _past_replay_window(qb_control)
 
     hub.upsert_invoices([_invoice("in_lookup_fresh", "INV-FRESH-1", 3000)])
-    since = len(control.get("/_sandbox/requests").json())
+    since = len(qb_control.get("/_sandbox/requests").json())
     counts = push_invoices(hub, qb)
 
     assert (counts.adopted, counts.written, counts.failed) == (1, 1, 0)
@@ -134,14 +110,14 @@ def test_rerun_adopts_the_crashed_invoice_by_doc_number_and_never_a_persons(hub,
     assert links["in_lookup_crash"] == crashed["Id"]
     assert hub.link_reason("invoice", "in_lookup_crash", SYSTEM) == "found_by_stripe_note"
     assert links["in_lookup_fresh"] not in (theirs["Id"], also_theirs["Id"], crashed["Id"])
-    assert len(_creates_since(control, since, "/invoice")) == 1  # only the fresh one was sent
+    assert len(_creates_since(qb_control, since, "/invoice")) == 1  # only the fresh one was sent
     notes = [invoice["PrivateNote"] for invoice in qb.iter_invoices()]
     assert sorted(notes) == sorted(["typed in by hand", "stripe:in_lookup_other", "stripe:in_lookup_crash",
                                     "stripe:in_lookup_fresh"])
     assert hub.outbox_counts()["pending"] == 0
 
 
-def test_invoice_without_a_stripe_number_is_found_by_its_customer(hub, qb, control):
+def test_invoice_without_a_stripe_number_is_found_by_its_customer(hub, qb, qb_control):
     """Input: a Stripe invoice with no number (Concord writes no DocNumber, QuickBooks numbers it 1001...),
     written and crashed before mark_done, replay window past. Expect the rerun to find it among the customer's
     invoices by its note and adopt it: no second create."""
@@ -149,16 +125,16 @@ def test_invoice_without_a_stripe_number_is_found_by_its_customer(hub, qb, contr
     hub.upsert_invoices([_invoice("in_lookup_nonum", None, 4500)])
     plan_invoices(hub)
     crashed = _crash_after_quickbooks_wrote(hub, qb, "invoice", "in_lookup_nonum")
-    _past_replay_window(control)
-    since = len(control.get("/_sandbox/requests").json())
+    _past_replay_window(qb_control)
+    since = len(qb_control.get("/_sandbox/requests").json())
     counts = push_invoices(hub, qb)
     assert (counts.adopted, counts.written, counts.failed) == (1, 0, 0)
     assert hub.links("invoice", SYSTEM)["in_lookup_nonum"] == crashed["Id"]
-    assert _creates_since(control, since, "/invoice") == []
+    assert _creates_since(qb_control, since, "/invoice") == []
     assert qb.count("Invoice") == 1
 
 
-def test_rerun_adopts_the_crashed_payment_by_customer_and_never_a_persons(hub, qb, control):
+def test_rerun_adopts_the_crashed_payment_by_customer_and_never_a_persons(hub, qb, qb_control):
     """Input: two Stripe invoices of one customer, pushed open; a bookkeeper's payment for the same customer on
     their own invoice (PaymentRefNum 1042, their note), made first; both Stripe invoices then paid; Concord writes
     the first one's payment and crashes before mark_done; the replay window passes. Expect the rerun to adopt
@@ -180,9 +156,9 @@ def test_rerun_adopts_the_crashed_payment_by_customer_and_never_a_persons(hub, q
     assert plan_invoices(hub) == 2
     crashed = _crash_after_quickbooks_wrote(hub, qb, "payment", "in_lookup_pay1")
     assert int(theirs["Id"]) < int(crashed["Id"])
-    _past_replay_window(control)
+    _past_replay_window(qb_control)
 
-    since = len(control.get("/_sandbox/requests").json())
+    since = len(qb_control.get("/_sandbox/requests").json())
     counts = push_invoices(hub, qb)
 
     assert (counts.adopted, counts.written, counts.failed) == (1, 1, 0)
@@ -190,7 +166,7 @@ def test_rerun_adopts_the_crashed_payment_by_customer_and_never_a_persons(hub, q
     assert links["in_lookup_pay1"] == crashed["Id"]
     assert hub.link_reason("payment", "in_lookup_pay1", SYSTEM) == "found_by_stripe_note"
     assert links["in_lookup_pay2"] not in (theirs["Id"], crashed["Id"])
-    assert len(_creates_since(control, since, "/payment")) == 1
+    assert len(_creates_since(qb_control, since, "/payment")) == 1
     payments = qb.query("SELECT * FROM Payment MAXRESULTS 1000").get("Payment", [])
     assert sorted(payment["PrivateNote"] for payment in payments) == sorted(
         ["cheque taken at the desk", "stripe:in_lookup_pay1", "stripe:in_lookup_pay2"])
@@ -212,7 +188,7 @@ def _payment_rows_read(qb: QuickBooksConnector) -> list[int]:
     return read
 
 
-def test_payment_lookup_reads_only_payments_dated_since_the_row_was_planned(hub, qb, control):
+def test_payment_lookup_reads_only_payments_dated_since_the_row_was_planned(hub, qb, qb_control):
     """Input: a customer with 12 payments a bookkeeper recorded in 2025 (TxnDate the 15th of each month, each on
     an invoice of theirs); a Stripe invoice of that customer pushed, then paid; Concord writes its payment and
     crashes before mark_done; the replay window passes. Expect the rerun's lookup to read 1 payment row, not 13
@@ -231,17 +207,17 @@ def test_payment_lookup_reads_only_payments_dated_since_the_row_was_planned(hub,
     hub.upsert_invoices([_invoice("in_lookup_many", "INV-MANY-1", 8000, "paid")])
     assert plan_invoices(hub) == 1
     crashed = _crash_after_quickbooks_wrote(hub, qb, "payment", "in_lookup_many")
-    _past_replay_window(control)
+    _past_replay_window(qb_control)
     assert qb.count("Payment") == 13
 
     read = _payment_rows_read(qb)
-    since = len(control.get("/_sandbox/requests").json())
+    since = len(qb_control.get("/_sandbox/requests").json())
     counts = push_invoices(hub, qb)
 
     assert read == [1]
     assert (counts.adopted, counts.written, counts.failed) == (1, 0, 0)
     assert hub.links("payment", SYSTEM)["in_lookup_many"] == crashed["Id"]
-    assert _creates_since(control, since, "/payment") == []
+    assert _creates_since(qb_control, since, "/payment") == []
     payments = qb.query("SELECT * FROM Payment MAXRESULTS 1000").get("Payment", [])
     assert [payment["Id"] for payment in payments if payment.get("PrivateNote") == "stripe:in_lookup_many"] == [
         crashed["Id"]]
