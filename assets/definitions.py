@@ -16,6 +16,7 @@ from assets.sources import (
 )
 from assets.stripe_sources import stripe_sources
 from assets.sync import sync_quickbooks_customers, sync_quickbooks_invoices
+from assets.sync_salesforce import sync_salesforce_accounts, sync_salesforce_products
 from assets.sync_stripe import sync_stripe_customers
 
 ALL_ASSETS = [
@@ -27,6 +28,8 @@ ALL_ASSETS = [
     canonical_invoices,
     sync_quickbooks_customers,
     sync_quickbooks_invoices,
+    sync_salesforce_products,
+    sync_salesforce_accounts,
     sync_stripe_customers,
     quickbooks_customers,
     quickbooks_invoices,

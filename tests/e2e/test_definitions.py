@@ -37,6 +37,8 @@ def test_asset_graph_has_every_asset_of_the_skeleton():
         "internal/customers", "internal/usage_events",
         # Closed Won Opportunities -> Stripe customers
         "salesforce/opportunities", "sync/stripe/customers",
+        # Stripe products, prices and subscriptions -> Salesforce Product2, PricebookEntry, Account billing fields
+        "sync/salesforce/products", "sync/salesforce/accounts",
     }
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys
               if key.asset_key == AssetKey(["reconciliation", "invoices"])}
