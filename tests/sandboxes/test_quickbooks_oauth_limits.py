@@ -17,48 +17,29 @@ from sandboxes.http import Request
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.quickbooks.server import FAULT_KINDS
 from sandboxes.seed import build_seed
-from tests.sandboxes.test_quickbooks_sandbox import Api, body, fault_code
-
-
-@pytest.fixture(scope="module")
-def sandbox(tls):
-    server = QuickBooksSandbox(build_seed(), tls=tls).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def http(sandbox, tls):
-    with httpx.Client(base_url=sandbox.base_url, verify=str(tls.bundle_path), timeout=10) as client:
-        yield client
+from tests.sandboxes.quickbooks_clients import body, fault_code
 
 
 @pytest.fixture
-def api(http, sandbox) -> Api:
-    http.post("/_sandbox/reset").raise_for_status()
-    return Api(http, sandbox)
-
-
-@pytest.fixture
-def auth_client(api, sandbox, tls, monkeypatch) -> AuthClient:
+def auth_client(qb_api, qb_sandbox, tls, monkeypatch) -> AuthClient:
     # intuitlib fetches the discovery document in its constructor with a plain requests session, so the
     # sandbox CA has to reach it through the environment, as it would for any requests-based tool.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.bundle_path))
-    creds = sandbox.credentials()
+    creds = qb_sandbox.credentials()
     return AuthClient(creds["QUICKBOOKS_CLIENT_ID"], creds["QUICKBOOKS_CLIENT_SECRET"], "https://localhost/callback",
-                      environment=sandbox.base_url + "/.well-known/openid_sandbox_configuration")
+                      environment=qb_sandbox.base_url + "/.well-known/openid_sandbox_configuration")
 
 
-def test_discovery_document_points_at_the_sandbox(auth_client, sandbox):
+def test_discovery_document_points_at_the_sandbox(auth_client, qb_sandbox):
     """Input: AuthClient built on the sandbox's discovery URL -> its token and revoke endpoints are the sandbox's."""
-    assert auth_client.token_endpoint == sandbox.base_url + "/oauth2/v1/tokens/bearer"
-    assert auth_client.revoke_endpoint.startswith(sandbox.base_url)
+    assert auth_client.token_endpoint == qb_sandbox.base_url + "/oauth2/v1/tokens/bearer"
+    assert auth_client.revoke_endpoint.startswith(qb_sandbox.base_url)
 
 
-def test_refresh_rotates_the_refresh_token(auth_client, sandbox):
+def test_refresh_rotates_the_refresh_token(auth_client, qb_sandbox):
     """Input: refresh with credentials()' refresh token twice (second time the same, now dead, token), then with the
     new one -> new access and refresh tokens, then invalid_grant, then success again."""
-    original = sandbox.credentials()["QUICKBOOKS_REFRESH_TOKEN"]
+    original = qb_sandbox.credentials()["QUICKBOOKS_REFRESH_TOKEN"]
     auth_client.refresh(refresh_token=original)
     assert auth_client.access_token and auth_client.refresh_token not in (None, original)
     assert auth_client.expires_in == 3600 and auth_client.x_refresh_token_expires_in == 8726400
@@ -69,25 +50,25 @@ def test_refresh_rotates_the_refresh_token(auth_client, sandbox):
     assert auth_client.access_token
 
 
-def test_wrong_client_secret_is_invalid_client(sandbox, tls, monkeypatch):
+def test_wrong_client_secret_is_invalid_client(qb_sandbox, tls, monkeypatch):
     """Input: a refresh with the right refresh token but a wrong client secret -> 401 invalid_client."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.bundle_path))
-    creds = sandbox.credentials()
+    creds = qb_sandbox.credentials()
     client = AuthClient(creds["QUICKBOOKS_CLIENT_ID"], "not-the-secret", "https://localhost/callback",
-                        environment=sandbox.base_url + "/.well-known/openid_sandbox_configuration")
+                        environment=qb_sandbox.base_url + "/.well-known/openid_sandbox_configuration")
     with pytest.raises(AuthClientError) as refused:
         client.refresh(refresh_token=creds["QUICKBOOKS_REFRESH_TOKEN"])
     assert refused.value.status_code == 401 and json.loads(refused.value.content) == {"error": "invalid_client"}
 
 
-def test_sdk_session_from_refresh_token_and_access_token_expiry(auth_client, sandbox, http):
+def test_sdk_session_from_refresh_token_and_access_token_expiry(auth_client, qb_sandbox, qb_http):
     """Input: python-quickbooks started from auth_client + refresh token (it refreshes itself), an Item query,
     then the sandbox clock moved 3600 s -> the same access token gets 401 'Token expired'."""
-    client = QuickBooks(auth_client=auth_client, refresh_token=sandbox.credentials()["QUICKBOOKS_REFRESH_TOKEN"],
-                        company_id=sandbox.realm_id, minorversion=75)
-    client.api_url_v3 = sandbox.base_url + "/v3"
+    client = QuickBooks(auth_client=auth_client, refresh_token=qb_sandbox.credentials()["QUICKBOOKS_REFRESH_TOKEN"],
+                        company_id=qb_sandbox.realm_id, minorversion=75)
+    client.api_url_v3 = qb_sandbox.base_url + "/v3"
     assert [item.Name for item in Item.all(qb=client)] == ["Services"]
-    http.post("/_sandbox/clock", json={"advance_seconds": 3600}).raise_for_status()
+    qb_http.post("/_sandbox/clock", json={"advance_seconds": 3600}).raise_for_status()
     with pytest.raises(AuthorizationException) as expired:
         Item.all(qb=client)
     error = json.loads(expired.value.detail)["fault"]["error"][0]
@@ -121,40 +102,40 @@ def test_initial_token_can_be_made_to_expire(tls):
         server.stop()
 
 
-def test_throttle_per_second_and_per_minute(api, http):
+def test_throttle_per_second_and_per_minute(qb_api, qb_http):
     """Input: throttling set to 5/min and 3/s; 4 quick reads, clock +2 s, 2 more reads, clock +60 s, 1 read
     -> the 4th and the 6th get QuickBooks' 429 ThrottleExceeded fault; the clock frees the windows."""
-    http.post("/_sandbox/throttle", json={"per_minute": 5, "per_second": 3}).raise_for_status()
+    qb_http.post("/_sandbox/throttle", json={"per_minute": 5, "per_second": 3}).raise_for_status()
     try:
-        statuses = [api.get("/item/1").status_code for _ in range(4)]
+        statuses = [qb_api.get("/item/1").status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
-        throttled = api.get("/item/1")
+        throttled = qb_api.get("/item/1")
         error = body(throttled)["Fault"]["Error"][0]
         assert (error["code"], error["Message"]) == ("3001", "message=ThrottleExceeded; errorCode=003001; "
                                                              "statusCode=429")
-        http.post("/_sandbox/clock", json={"advance_seconds": 2})
-        assert [api.get("/item/1").status_code for _ in range(3)] == [200, 200, 429]  # 5 per minute reached
-        http.post("/_sandbox/clock", json={"advance_seconds": 60})
-        assert api.get("/item/1").status_code == 200
+        qb_http.post("/_sandbox/clock", json={"advance_seconds": 2})
+        assert [qb_api.get("/item/1").status_code for _ in range(3)] == [200, 200, 429]  # 5 per minute reached
+        qb_http.post("/_sandbox/clock", json={"advance_seconds": 60})
+        assert qb_api.get("/item/1").status_code == 200
     finally:
-        http.post("/_sandbox/throttle", json={"enabled": False}).raise_for_status()
+        qb_http.post("/_sandbox/throttle", json={"enabled": False}).raise_for_status()
 
 
-def test_clock_reads_and_advances(http):
+def test_clock_reads_and_advances(qb_http):
     """Input: GET /_sandbox/clock, POST advance 86400, GET again -> unix seconds, one day later."""
-    before = http.get("/_sandbox/clock").json()["now"]
+    before = qb_http.get("/_sandbox/clock").json()["now"]
     assert isinstance(before, int)
-    after = http.post("/_sandbox/clock", json={"advance_seconds": 86400}).json()["now"]
+    after = qb_http.post("/_sandbox/clock", json={"advance_seconds": 86400}).json()["now"]
     assert 86400 <= after - before <= 86410
-    assert http.post("/_sandbox/clock", json={"advance_seconds": -5}).status_code == 400
+    assert qb_http.post("/_sandbox/clock", json={"advance_seconds": -5}).status_code == 400
 
 
 @pytest.mark.parametrize("kind", FAULT_KINDS)
-def test_fault_response_kinds(sandbox, kind):
+def test_fault_response_kinds(qb_sandbox, kind):
     """Input: fault_response(kind) for rate_limit, server_error, expired_token -> QuickBooks' status, a Fault body
     with its code, and an intuit_tid header."""
-    request = Request("GET", f"/v3/company/{sandbox.realm_id}/item/1", {}, {}, b"")
-    response = sandbox.fault_response(kind, request)
+    request = Request("GET", f"/v3/company/{qb_sandbox.realm_id}/item/1", {}, {}, b"")
+    response = qb_sandbox.fault_response(kind, request)
     expected = {"rate_limit": (429, "3001", "SERVICE"), "server_error": (500, "10000", "SystemFault"),
                 "expired_token": (401, "3200", "AUTHENTICATION")}[kind]
     fault = json.loads(response.body)
@@ -163,11 +144,11 @@ def test_fault_response_kinds(sandbox, kind):
     assert (response.status, errors[0]["code"], envelope["type"]) == expected
     assert "time" in fault and response.headers["intuit_tid"]
     with pytest.raises(ValueError):
-        sandbox.fault_response("meteor", request)
+        qb_sandbox.fault_response("meteor", request)
 
 
-def test_every_answer_has_an_intuit_tid(api):
+def test_every_answer_has_an_intuit_tid(qb_api):
     """Input: a good read and a bad one -> both carry a distinct intuit_tid header."""
-    good, bad = api.get("/item/1"), api.get("/item/999")
+    good, bad = qb_api.get("/item/1"), qb_api.get("/item/999")
     assert fault_code(bad) == "610"
     assert good.headers["intuit_tid"] and good.headers["intuit_tid"] != bad.headers["intuit_tid"]

@@ -12,7 +12,7 @@ import pytest
 
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.seed import build_seed
-from tests.sandboxes.test_quickbooks_sandbox import Api, body, new_customer, new_invoice
+from tests.sandboxes.quickbooks_clients import Api, body, new_customer, new_invoice
 
 
 def test_snapshot_restores_company_tokens_replays_and_clock(tls):

@@ -14,32 +14,30 @@ from connectors.quickbooks import QuickBooksConnector
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.quickbooks.query import Condition, execute, parse
 from sandboxes.seed import build_seed
+from tests.connectors.sandbox_clients import quickbooks_connector
 
 SEED = build_seed(7, scale=3)
 EXPONENT = {"usd": 2, "eur": 2, "gbp": 2, "jpy": 0, "kwd": 3}
 
 
 @pytest.fixture(scope="module")
-def sandbox(tls):
+def qb_sandbox(tls):
     server = QuickBooksSandbox(SEED, tls=tls).start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def filled(sandbox, tls):
-    with httpx.Client(base_url=sandbox.base_url, verify=str(tls.bundle_path), timeout=30) as http:
+def filled(qb_sandbox, tls):
+    with httpx.Client(base_url=qb_sandbox.base_url, verify=str(tls.bundle_path), timeout=30) as http:
         answer = http.post("/_sandbox/books/from-seed")
     assert answer.status_code == 200, answer.text
     return answer.json()["added"]
 
 
 @pytest.fixture
-def qb(sandbox, tls, filled) -> QuickBooksConnector:
-    creds = sandbox.credentials()
-    return QuickBooksConnector(creds["QUICKBOOKS_BASE_URL"], creds["QUICKBOOKS_REALM_ID"],
-                               creds["QUICKBOOKS_ACCESS_TOKEN"], ca_bundle=str(tls.bundle_path),
-                               retry_wait_seconds=0.01)
+def qb(qb_sandbox, tls, filled) -> QuickBooksConnector:
+    return quickbooks_connector(qb_sandbox, tls)
 
 
 def test_every_seeded_customer_and_invoice_is_in_the_books(qb, filled):
@@ -72,10 +70,10 @@ def test_prefilled_names_still_count_for_uniqueness(qb):
     "SELECT COUNT(*) FROM Invoice WHERE DocNumber > '5'",
     "SELECT * FROM Invoice WHERE TotalAmt > '100' ORDERBY TotalAmt DESC MAXRESULTS 4",  # rendered fields
 ])
-def test_a_page_rendered_alone_equals_the_page_of_everything_rendered(sandbox, filled, statement):
+def test_a_page_rendered_alone_equals_the_page_of_everything_rendered(qb_sandbox, filled, statement):
     """Input: queries that filter and sort on stored properties (rendered only for their page) and one on a
     rendered total: each answer equals running the query over every record rendered first."""
-    company = sandbox.company
+    company = qb_sandbox.company
     query = parse(statement)
     if query.entity == "Customer" and not any(condition.field == "Active" for condition in query.conditions):
         query.conditions.append(Condition("Active", "=", (True,)))  # as the company adds for name lists
@@ -83,10 +81,10 @@ def test_a_page_rendered_alone_equals_the_page_of_everything_rendered(sandbox, f
     assert company.query(statement) == expected and expected
 
 
-def test_id_ordered_pages_read_only_as_far_as_they_need_and_match_a_full_sort(sandbox, filled):
+def test_id_ordered_pages_read_only_as_far_as_they_need_and_match_a_full_sort(qb_sandbox, filled):
     """Input: every customer paged by STARTPOSITION in pages of 7 (Id order, read lazily), and the TaxCode list
     (Ids TAX and NON, not numbers) -> the same rows, in the same order, as one full query."""
-    company = sandbox.company
+    company = qb_sandbox.company
     everyone = company.query("SELECT * FROM Customer MAXRESULTS 1000")["Customer"]
     paged, start = [], 1
     while True:

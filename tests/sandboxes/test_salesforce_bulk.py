@@ -4,56 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-from decimal import Decimal
 
 import pytest
-import requests
-from simple_salesforce import Salesforce
-
-from sandboxes.salesforce import SalesforceSandbox
-from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
 
 API = "/services/data/v59.0"
 
 
-class _TrustingSession(requests.Session):
-    """Verifies every request against the sandbox bundle (REQUESTS_CA_BUNDLE would override Session.verify)."""
-
-    bundle = ""
-
-    def request(self, method, url, *args, **kwargs):
-        kwargs["verify"] = self.bundle
-        return super().request(method, url, *args, **kwargs)
-
-
-@pytest.fixture(scope="module")
-def seed():
-    return build_seed()
-
-
-@pytest.fixture(scope="module")
-def sandbox(seed, tmp_path_factory):
-    tls = create_local_ca(tmp_path_factory.mktemp("ca"))
-    server = SalesforceSandbox(seed, tls=tls).start()
-    server.bundle = str(tls.bundle_path)
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def http(sandbox) -> _TrustingSession:
-    session = _TrustingSession()
-    session.bundle = sandbox.bundle
-    session.post(sandbox.base_url + "/_sandbox/reset", timeout=10).raise_for_status()
-    session.headers["Authorization"] = f"Bearer {sandbox.access_token}"
-    return session
-
-
-@pytest.fixture
-def sf(sandbox, http) -> Salesforce:
-    return Salesforce(instance_url=sandbox.base_url, session_id=sandbox.access_token, session=http,
-                      version="59.0", parse_float=Decimal)
+def sf_http(sf_http, sf_sandbox):
+    """The conftest session, signed in with the org's token: these tests call the Bulk API over plain HTTP."""
+    sf_http.headers["Authorization"] = f"Bearer {sf_sandbox.access_token}"
+    return sf_http
 
 
 def rows(text: str) -> list[dict[str, str]]:
@@ -71,22 +32,22 @@ def test_bulk_query_pages_with_locator_through_the_sdk(sf, seed):
     assert {row["Account.Name"] for row in rows(contacts)} == {a.name for a in seed.accounts}
 
 
-def test_bulk_query_results_carry_salesforce_headers(sandbox, http):
+def test_bulk_query_results_carry_salesforce_headers(sf_sandbox, sf_http):
     """Input: a query job created over plain HTTPS, then its results read with maxRecords=10."""
-    job = http.post(sandbox.base_url + f"{API}/jobs/query", timeout=10,
-                    json={"operation": "query", "query": "SELECT Id, IsWon, Amount FROM Opportunity"}).json()
+    job = sf_http.post(sf_sandbox.base_url + f"{API}/jobs/query", timeout=10,
+                       json={"operation": "query", "query": "SELECT Id, IsWon, Amount FROM Opportunity"}).json()
     assert job["state"] == "UploadComplete" and job["id"].startswith("750")
-    states = [http.get(sandbox.base_url + f"{API}/jobs/query/{job['id']}", timeout=10).json() for _ in range(3)]
+    states = [sf_http.get(sf_sandbox.base_url + f"{API}/jobs/query/{job['id']}", timeout=10).json() for _ in range(3)]
     assert [state["state"] for state in states] == ["InProgress", "InProgress", "JobComplete"]  # default: 2 polls
     info = states[-1]
     assert info["numberRecordsProcessed"] > 10
-    first = http.get(sandbox.base_url + f"{API}/jobs/query/{job['id']}/results", params={"maxRecords": 10},
-                     timeout=10)
+    first = sf_http.get(sf_sandbox.base_url + f"{API}/jobs/query/{job['id']}/results", params={"maxRecords": 10},
+                        timeout=10)
     assert first.headers["Sforce-NumberOfRecords"] == "10" and first.headers["Sforce-Locator"] != "null"
     assert first.text.splitlines()[0] == '"Id","IsWon","Amount"'
     assert {row["IsWon"] for row in rows(first.text)} <= {"true", "false"}
-    rest = http.get(sandbox.base_url + f"{API}/jobs/query/{job['id']}/results", timeout=10,
-                    params={"locator": first.headers["Sforce-Locator"]})
+    rest = sf_http.get(sf_sandbox.base_url + f"{API}/jobs/query/{job['id']}/results", timeout=10,
+                       params={"locator": first.headers["Sforce-Locator"]})
     assert rest.headers["Sforce-Locator"] == "null"
     assert int(rest.headers["Sforce-NumberOfRecords"]) == info["numberRecordsProcessed"] - 10
 
@@ -118,13 +79,13 @@ def test_bulk_upsert_by_external_id(sf, seed):
     assert new["NumberOfEmployees"] == 7
 
 
-def test_an_ingest_job_takes_one_upload_only(sandbox, http):
+def test_an_ingest_job_takes_one_upload_only(sf_sandbox, sf_http):
     """Input: an ingest job given two PUTs of CSV data."""
-    job = http.post(sandbox.base_url + f"{API}/jobs/ingest", timeout=10,
-                    json={"object": "Contact", "operation": "insert", "contentType": "CSV"}).json()
+    job = sf_http.post(sf_sandbox.base_url + f"{API}/jobs/ingest", timeout=10,
+                       json={"object": "Contact", "operation": "insert", "contentType": "CSV"}).json()
     assert job["state"] == "Open"
-    url = sandbox.base_url + f"{API}/jobs/ingest/{job['id']}/batches"
+    url = sf_sandbox.base_url + f"{API}/jobs/ingest/{job['id']}/batches"
     headers = {"Content-Type": "text/csv"}
-    assert http.put(url, data=b"LastName\nOne\n", headers=headers, timeout=10).status_code == 201
-    second = http.put(url, data=b"LastName\nTwo\n", headers=headers, timeout=10)
+    assert sf_http.put(url, data=b"LastName\nOne\n", headers=headers, timeout=10).status_code == 201
+    second = sf_http.put(url, data=b"LastName\nTwo\n", headers=headers, timeout=10)
     assert second.status_code == 400 and "only do 'PUT' once" in second.json()[0]["message"]

@@ -15,25 +15,16 @@ from sandboxes.salesforce.catalog import stripe_price_id, stripe_product_id
 from sandboxes.seed import build_seed
 from sandboxes.stripe.finance_seed import price_id_for
 from sandboxes.stripe.objects import stable_id
-from tests.sandboxes.test_salesforce_objects import session_trusting
+from tests.sandboxes.salesforce_clients import sdk, session_trusting
 
 
 @pytest.fixture(scope="module")
-def sandbox(tls):
-    server = SalesforceSandbox(build_seed(8), tls=tls).start()
-    yield server
-    server.stop()
+def seed():
+    return build_seed(8)
 
 
 def client(server: SalesforceSandbox, tls) -> Salesforce:
-    return Salesforce(instance_url=server.base_url, session_id=server.access_token,
-                      session=session_trusting(str(tls.bundle_path)), version="59.0", parse_float=Decimal)
-
-
-@pytest.fixture
-def sf(sandbox, tls) -> Salesforce:
-    session_trusting(str(tls.bundle_path)).post(sandbox.base_url + "/_sandbox/reset", timeout=10).raise_for_status()
-    return client(sandbox, tls)
+    return sdk(server.base_url, server.access_token, session_trusting(str(tls.bundle_path)))
 
 
 def test_seeded_products_carry_stripe_ids_and_standard_prices(sf):
@@ -60,11 +51,11 @@ def test_seeded_products_carry_stripe_ids_and_standard_prices(sf):
     assert stripe_product_id("growth") == stable_id("prod_", "plan", "growth", length=14)
 
 
-def test_relative_date_literals_follow_the_sandbox_clock(sf, sandbox, tls):
+def test_relative_date_literals_follow_the_sandbox_clock(sf, sf_sandbox, tls):
     """Input: an Account created now; CreatedDate = TODAY / = YESTERDAY / > LAST_N_DAYS:3; then the clock moved
     two days -> the account moves from TODAY to LAST_N_DAYS:3 only, and a seeded one (2026) is never TODAY;
     a date literal on a text field is refused."""
-    sandbox.configure_limits(session_timeout_seconds=10 * 86400)  # the session must outlive the clock jump
+    sf_sandbox.configure_limits(session_timeout_seconds=10 * 86400)  # the session must outlive the clock jump
     created = sf.Account.create({"Name": "Made Today Ltd"})["id"]
 
     def ids(where: str) -> set[str]:
@@ -73,7 +64,7 @@ def test_relative_date_literals_follow_the_sandbox_clock(sf, sandbox, tls):
     assert ids("CreatedDate = TODAY") == {created}
     assert ids("CreatedDate = YESTERDAY") == set()
     assert created in ids("CreatedDate >= YESTERDAY")
-    session_trusting(str(tls.bundle_path)).post(sandbox.base_url + "/_sandbox/clock",
+    session_trusting(str(tls.bundle_path)).post(sf_sandbox.base_url + "/_sandbox/clock",
                                                 json={"advance_seconds": 2 * 86400}, timeout=10).raise_for_status()
     assert ids("CreatedDate = TODAY") == set()
     assert ids("CreatedDate = LAST_N_DAYS:3") == {created}
@@ -127,7 +118,7 @@ def test_construction_time_at_scale():
     for scale in (100, 1000):
         seed = build_seed(1, scale)
         started = time.perf_counter()
-        sandbox = SalesforceSandbox(seed)
+        sf_sandbox = SalesforceSandbox(seed)
         elapsed = time.perf_counter() - started
         print(f"salesforce scale={scale}: {len(seed.accounts)} accounts constructed in {elapsed:.2f} s")
-        assert len(sandbox.state.snapshot("Account")) == 12 * scale
+        assert len(sf_sandbox.state.snapshot("Account")) == 12 * scale

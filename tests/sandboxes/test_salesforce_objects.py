@@ -12,68 +12,27 @@ from simple_salesforce import Salesforce, SalesforceMalformedRequest, format_soq
 
 from sandboxes.salesforce import SalesforceSandbox
 from sandboxes.salesforce.ids import checksum
-from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
+from tests.sandboxes.salesforce_clients import sdk, session_trusting
 
 API = "/services/data/v59.0"
 
 
-@pytest.fixture(scope="module")
-def seed():
-    return build_seed()
-
-
-@pytest.fixture(scope="module")
-def sandbox(seed, tmp_path_factory):
-    tls = create_local_ca(tmp_path_factory.mktemp("ca"))
-    server = SalesforceSandbox(seed, tls=tls).start()
-    server.bundle = str(tls.bundle_path)
-    yield server
-    server.stop()
-
-
-class _TrustingSession(requests.Session):
-    """Verifies every request against the sandbox bundle (REQUESTS_CA_BUNDLE would override Session.verify)."""
-
-    bundle = ""
-
-    def request(self, method, url, *args, **kwargs):
-        kwargs["verify"] = self.bundle
-        return super().request(method, url, *args, **kwargs)
-
-
-def session_trusting(bundle: str) -> requests.Session:
-    session = _TrustingSession()
-    session.bundle = bundle
-    return session
-
-
-@pytest.fixture
-def sf(sandbox) -> Salesforce:
-    """simple-salesforce on the sandbox CA, against an org reset to the seed."""
-    session = session_trusting(sandbox.bundle)
-    session.post(sandbox.base_url + "/_sandbox/reset", timeout=10).raise_for_status()
-    return Salesforce(instance_url=sandbox.base_url, session_id=sandbox.access_token, session=session,
-                      version="59.0", parse_float=Decimal)
-
-
-def fresh_session(sandbox) -> Salesforce:
+def fresh_session(sf_sandbox) -> Salesforce:
     """A new session from the OAuth password flow, for after the clock has aged the old one out."""
-    session = session_trusting(sandbox.bundle)
-    app = session.get(sandbox.base_url + "/_sandbox/oauth", timeout=10).json()
-    token = session.post(sandbox.base_url + "/services/oauth2/token", timeout=10, data={
+    session = session_trusting(sf_sandbox.bundle)
+    app = session.get(sf_sandbox.base_url + "/_sandbox/oauth", timeout=10).json()
+    token = session.post(sf_sandbox.base_url + "/services/oauth2/token", timeout=10, data={
         "grant_type": "password", "client_id": app["client_id"], "client_secret": app["client_secret"],
         "username": app["username"], "password": app["password"]}).json()
-    return Salesforce(instance_url=token["instance_url"], session_id=token["access_token"], session=session,
-                      version="59.0", parse_float=Decimal)
+    return sdk(token["instance_url"], token["access_token"], session)
 
 
 @pytest.fixture
-def control(sandbox, sf):
-    session = session_trusting(sandbox.bundle)
+def control(sf_sandbox, sf):
+    session = session_trusting(sf_sandbox.bundle)
 
     def call(method: str, path: str, **kwargs) -> requests.Response:
-        return session.request(method, sandbox.base_url + "/_sandbox" + path, timeout=10, **kwargs)
+        return session.request(method, sf_sandbox.base_url + "/_sandbox" + path, timeout=10, **kwargs)
 
     return call
 
@@ -94,11 +53,11 @@ def test_seeded_org_has_contacts_opportunities_and_the_standard_price_book(sf, s
     assert book["Id"].startswith("01s") and book["IsStandard"] and book["Name"] == "Standard Price Book"
 
 
-def test_seeded_records_are_the_same_for_the_same_seed(sandbox, sf, seed, tmp_path):
+def test_seeded_records_are_the_same_for_the_same_seed(sf_sandbox, sf, seed, tmp_path):
     """Input: a second sandbox built from the same seed; every Contact and Opportunity row must match."""
     other = SalesforceSandbox(seed)
     for sobject in ("Contact", "Opportunity"):
-        assert other.state.snapshot(sobject) == sandbox.state.snapshot(sobject)
+        assert other.state.snapshot(sobject) == sf_sandbox.state.snapshot(sobject)
 
 
 def test_describe_every_object_with_its_custom_fields(sf):
@@ -217,7 +176,7 @@ def test_deleting_an_account_cascades_to_its_children(sf, seed):
         sf.query("SELECT Id FROM Contact WHERE CreatedDate > 2026-13-01T00:00:00Z")
 
 
-def test_get_updated_and_get_deleted_follow_the_sandbox_clock(sandbox, sf, control):
+def test_get_updated_and_get_deleted_follow_the_sandbox_clock(sf_sandbox, sf, control):
     """Input: a create, an update and a delete, then getUpdated/getDeleted over the last hour; then the clock
     moves 16 days (past the recycle bin) and 31 days (past the replication window)."""
     now = _now(control)
@@ -234,7 +193,7 @@ def test_get_updated_and_get_deleted_follow_the_sandbox_clock(sandbox, sf, contr
     assert set(deleted) == {"deletedRecords", "earliestDateAvailable", "latestDateCovered"}
 
     assert control("POST", "/clock", json={"advance_seconds": 16 * 86400}).status_code == 200
-    sf = fresh_session(sandbox)  # the old session timed out (2 h of inactivity)
+    sf = fresh_session(sf_sandbox)  # the old session timed out (2 h of inactivity)
     later = _now(control)
     window = sf.Contact.deleted(later - timedelta(days=20), later)
     assert window["deletedRecords"] == []  # purged from the recycle bin
@@ -254,10 +213,10 @@ def test_clock_control_moves_forward_only(control):
     assert control("POST", "/clock", json={"advance_seconds": -5}).status_code == 400
 
 
-def test_new_records_are_stamped_on_the_sandbox_clock(sandbox, control):
+def test_new_records_are_stamped_on_the_sandbox_clock(sf_sandbox, control):
     """Input: the clock advanced a day, then a create with a fresh session; CreatedDate follows the sandbox clock."""
     control("POST", "/clock", json={"advance_seconds": 86400})
-    sf = fresh_session(sandbox)
+    sf = fresh_session(sf_sandbox)
     now = _now(control)
     record_id = sf.Contact.create({"LastName": "Tomorrow"})["id"]
     stamp = sf.Contact.get(record_id)["CreatedDate"]

@@ -8,12 +8,9 @@ import pytest
 import requests
 from simple_salesforce import format_soql
 
-from sandboxes.salesforce import SalesforceSandbox
 from sandboxes.salesforce.ids import checksum, make_id
 from sandboxes.salesforce.sobjects import SCHEMAS
 from sandboxes.salesforce.soql import SoqlError, compile_query, tokenize
-from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
 
 API = "/services/data/v59.0"
 
@@ -163,41 +160,27 @@ def test_record_ids_carry_salesforce_checksum():
 # -- REST API over HTTPS ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def seed():
-    return build_seed()
-
-
-@pytest.fixture(scope="module")
-def sandbox(seed, tmp_path_factory):
-    tls = create_local_ca(tmp_path_factory.mktemp("ca"))
-    server = SalesforceSandbox(seed, tls=tls).start()
-    server.bundle = str(tls.bundle_path)
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def api(sandbox):
+def api(sf_sandbox):
     """Calls the sandbox with the right token over verified TLS, after a reset to the seed state."""
 
-    def call(method: str, path: str, token: str | None = sandbox.access_token, **kwargs) -> requests.Response:
+    def call(method: str, path: str, token: str | None = sf_sandbox.access_token, **kwargs) -> requests.Response:
         headers = kwargs.pop("headers", {})
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         # verify per request: REQUESTS_CA_BUNDLE in the environment would override a Session's verify.
-        return requests.request(method, sandbox.base_url + path, headers=headers, verify=sandbox.bundle,
+        return requests.request(method, sf_sandbox.base_url + path, headers=headers, verify=sf_sandbox.bundle,
                                 timeout=10, **kwargs)
 
     assert call("POST", "/_sandbox/reset", token=None).status_code == 200
     return call
 
 
-def test_credentials_name_the_instance_and_token(sandbox):
+def test_credentials_name_the_instance_and_token(sf_sandbox):
     """Input: credentials() of a started sandbox."""
-    creds = sandbox.credentials()
-    assert creds == {"SALESFORCE_INSTANCE_URL": sandbox.base_url, "SALESFORCE_ACCESS_TOKEN": sandbox.access_token}
-    assert sandbox.base_url.startswith("https://127.0.0.1:")
+    creds = sf_sandbox.credentials()
+    assert creds == {"SALESFORCE_INSTANCE_URL": sf_sandbox.base_url, "SALESFORCE_ACCESS_TOKEN": sf_sandbox.access_token}
+    assert sf_sandbox.base_url.startswith("https://127.0.0.1:")
 
 
 @pytest.mark.parametrize("token", ["wrong-token", None])

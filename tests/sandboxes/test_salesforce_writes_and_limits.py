@@ -13,59 +13,17 @@ import requests
 from simple_salesforce import Salesforce, SalesforceExpiredSession, SalesforceMalformedRequest
 
 from sandboxes.http import Request
-from sandboxes.salesforce import SalesforceSandbox
 from sandboxes.salesforce.errors import ApiError
 from sandboxes.salesforce.limits import LongRequests
-from sandboxes.seed import build_seed
-from sandboxes.tls import create_local_ca
 
 API = "/services/data/v59.0"
 
 
-class _TrustingSession(requests.Session):
-    """Verifies every request against the sandbox bundle (REQUESTS_CA_BUNDLE would override Session.verify)."""
-
-    bundle = ""
-
-    def request(self, method, url, *args, **kwargs):
-        kwargs["verify"] = self.bundle
-        return super().request(method, url, *args, **kwargs)
-
-
-@pytest.fixture(scope="module")
-def seed():
-    return build_seed()
-
-
-@pytest.fixture(scope="module")
-def sandbox(seed, tmp_path_factory):
-    tls = create_local_ca(tmp_path_factory.mktemp("ca"))
-    server = SalesforceSandbox(seed, tls=tls).start()
-    server.bundle = str(tls.bundle_path)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def http(sandbox) -> _TrustingSession:
-    """A session trusting the sandbox CA, against an org reset to the seed (limits and clock too)."""
-    session = _TrustingSession()
-    session.bundle = sandbox.bundle
-    session.post(sandbox.base_url + "/_sandbox/reset", timeout=10).raise_for_status()
-    return session
-
-
-@pytest.fixture
-def sf(sandbox, http) -> Salesforce:
-    return Salesforce(instance_url=sandbox.base_url, session_id=sandbox.access_token, session=http,
-                      version="59.0", parse_float=Decimal)
-
-
-def call(http, sandbox, method: str, path: str, token: str | None = "default", **kwargs) -> requests.Response:
+def call(sf_http, sf_sandbox, method: str, path: str, token: str | None = "default", **kwargs) -> requests.Response:
     headers = dict(kwargs.pop("headers", {}))
     if token is not None:
-        headers["Authorization"] = f"Bearer {sandbox.access_token if token == 'default' else token}"
-    return http.request(method, sandbox.base_url + path, headers=headers, timeout=10, **kwargs)
+        headers["Authorization"] = f"Bearer {sf_sandbox.access_token if token == 'default' else token}"
+    return sf_http.request(method, sf_sandbox.base_url + path, headers=headers, timeout=10, **kwargs)
 
 
 # -- sObject Collections -------------------------------------------------------------------------
@@ -124,18 +82,19 @@ def test_collection_update_upsert_and_delete(sf, seed):
     assert deleted[1]["errors"][0]["statusCode"] == "MALFORMED_ID"
 
 
-def test_collection_over_200_records_is_refused_whole(sandbox, http):
+def test_collection_over_200_records_is_refused_whole(sf_sandbox, sf_http):
     """Input: 201 records in one create call."""
     records = [{"attributes": {"type": "Contact"}, "LastName": f"N{index}"} for index in range(201)]
-    response = call(http, sandbox, "POST", f"{API}/composite/sobjects", json={"records": records})
+    response = call(sf_http, sf_sandbox, "POST", f"{API}/composite/sobjects", json={"records": records})
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
 
 
-def test_unable_to_lock_row_is_injectable(sandbox, sf, http, seed):
+def test_unable_to_lock_row_is_injectable(sf_sandbox, sf, sf_http, seed):
     """Input: a lock failure planted on one Account; a PATCH fails once with UNABLE_TO_LOCK_ROW, the retry works."""
     record_id = seed.accounts[0].salesforce_id
-    planted = http.post(sandbox.base_url + "/_sandbox/lock_rows", json={"ids": [record_id], "times": 1}, timeout=10)
+    planted = sf_http.post(sf_sandbox.base_url + "/_sandbox/lock_rows", json={"ids": [record_id], "times": 1},
+                           timeout=10)
     assert planted.status_code == 200
     with pytest.raises(SalesforceMalformedRequest) as locked:
         sf.Account.update(record_id, {"Name": "Locked?"})
@@ -146,24 +105,24 @@ def test_unable_to_lock_row_is_injectable(sandbox, sf, http, seed):
 # -- OAuth and sessions --------------------------------------------------------------------------
 
 
-def _app(sandbox, http) -> dict:
-    return http.get(sandbox.base_url + "/_sandbox/oauth", timeout=10).json()
+def _app(sf_sandbox, sf_http) -> dict:
+    return sf_http.get(sf_sandbox.base_url + "/_sandbox/oauth", timeout=10).json()
 
 
-def test_password_and_client_credentials_grants_issue_working_tokens(sandbox, http):
+def test_password_and_client_credentials_grants_issue_working_tokens(sf_sandbox, sf_http):
     """Input: the password flow and the client-credentials flow of POST /services/oauth2/token."""
-    app = _app(sandbox, http)
+    app = _app(sf_sandbox, sf_http)
     for form in (
         {"grant_type": "password", "username": app["username"], "password": app["password"]},
         {"grant_type": "client_credentials"},
     ):
-        response = http.post(sandbox.base_url + "/services/oauth2/token", timeout=10,
-                             data={**form, "client_id": app["client_id"], "client_secret": app["client_secret"]})
+        response = sf_http.post(sf_sandbox.base_url + "/services/oauth2/token", timeout=10,
+                                data={**form, "client_id": app["client_id"], "client_secret": app["client_secret"]})
         assert response.status_code == 200
         token = response.json()
         assert {"access_token", "instance_url", "id", "token_type", "issued_at", "signature"} <= set(token)
-        assert token["token_type"] == "Bearer" and token["instance_url"] == sandbox.base_url
-        sf = Salesforce(instance_url=token["instance_url"], session_id=token["access_token"], session=http)
+        assert token["token_type"] == "Bearer" and token["instance_url"] == sf_sandbox.base_url
+        sf = Salesforce(instance_url=token["instance_url"], session_id=token["access_token"], session=sf_http)
         assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 12
 
 
@@ -173,22 +132,22 @@ def test_password_and_client_credentials_grants_issue_working_tokens(sandbox, ht
     ({"password": "wrong"}, "invalid_grant"),
     ({"grant_type": "authorization_code"}, "unsupported_grant_type"),
 ])
-def test_bad_grants_answer_the_oauth_error(sandbox, http, change, error):
+def test_bad_grants_answer_the_oauth_error(sf_sandbox, sf_http, change, error):
     """Input: a password grant with one thing wrong."""
-    app = _app(sandbox, http)
+    app = _app(sf_sandbox, sf_http)
     form = {"grant_type": "password", **app, **change}
-    response = http.post(sandbox.base_url + "/services/oauth2/token", data=form, timeout=10)
+    response = sf_http.post(sf_sandbox.base_url + "/services/oauth2/token", data=form, timeout=10)
     assert response.status_code == 400 and response.json()["error"] == error
 
 
-def test_sessions_time_out_after_inactivity_on_the_sandbox_clock(sandbox, sf, http):
+def test_sessions_time_out_after_inactivity_on_the_sandbox_clock(sf_sandbox, sf, sf_http):
     """Input: a 600 s session timeout; a call after 500 s keeps the session alive, one after 601 idle s fails."""
-    http.post(sandbox.base_url + "/_sandbox/limits", json={"session_timeout_seconds": 600}, timeout=10)
-    http.post(sandbox.base_url + "/_sandbox/clock", json={"advance_seconds": 500}, timeout=10)
+    sf_http.post(sf_sandbox.base_url + "/_sandbox/limits", json={"session_timeout_seconds": 600}, timeout=10)
+    sf_http.post(sf_sandbox.base_url + "/_sandbox/clock", json={"advance_seconds": 500}, timeout=10)
     assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 12
-    http.post(sandbox.base_url + "/_sandbox/clock", json={"advance_seconds": 500}, timeout=10)
+    sf_http.post(sf_sandbox.base_url + "/_sandbox/clock", json={"advance_seconds": 500}, timeout=10)
     assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 12
-    http.post(sandbox.base_url + "/_sandbox/clock", json={"advance_seconds": 601}, timeout=10)
+    sf_http.post(sf_sandbox.base_url + "/_sandbox/clock", json={"advance_seconds": 601}, timeout=10)
     with pytest.raises(SalesforceExpiredSession) as expired:
         sf.query("SELECT COUNT() FROM Account")
     assert expired.value.content[0]["errorCode"] == "INVALID_SESSION_ID"
@@ -197,24 +156,24 @@ def test_sessions_time_out_after_inactivity_on_the_sandbox_clock(sandbox, sf, ht
 # -- limits --------------------------------------------------------------------------------------
 
 
-def test_every_answer_reports_api_usage_and_the_quota_is_enforced(sandbox, http):
+def test_every_answer_reports_api_usage_and_the_quota_is_enforced(sf_sandbox, sf_http):
     """Input: a 3-request daily quota: three queries, a fourth refused, then 24 h later allowed again."""
-    http.post(sandbox.base_url + "/_sandbox/limits", json={"daily_api_requests": 3}, timeout=10)
+    sf_http.post(sf_sandbox.base_url + "/_sandbox/limits", json={"daily_api_requests": 3}, timeout=10)
     path = f"{API}/query?q=SELECT+COUNT()+FROM+Account"
-    usage = [call(http, sandbox, "GET", path).headers["Sforce-Limit-Info"] for _ in range(3)]
+    usage = [call(sf_http, sf_sandbox, "GET", path).headers["Sforce-Limit-Info"] for _ in range(3)]
     assert usage == ["api-usage=1/3", "api-usage=2/3", "api-usage=3/3"]
-    refused = call(http, sandbox, "GET", path)
+    refused = call(sf_http, sf_sandbox, "GET", path)
     assert refused.status_code == 403
     assert refused.json() == [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
-    http.post(sandbox.base_url + "/_sandbox/limits", json={"session_timeout_seconds": 7 * 86400}, timeout=10)
-    http.post(sandbox.base_url + "/_sandbox/clock", json={"advance_seconds": 86400}, timeout=10)
-    assert call(http, sandbox, "GET", path).status_code == 200
+    sf_http.post(sf_sandbox.base_url + "/_sandbox/limits", json={"session_timeout_seconds": 7 * 86400}, timeout=10)
+    sf_http.post(sf_sandbox.base_url + "/_sandbox/clock", json={"advance_seconds": 86400}, timeout=10)
+    assert call(sf_http, sf_sandbox, "GET", path).status_code == 200
 
 
-def test_limits_resource_reports_daily_api_requests(sandbox, http):
+def test_limits_resource_reports_daily_api_requests(sf_sandbox, sf_http):
     """Input: two calls, then GET /limits."""
-    call(http, sandbox, "GET", f"{API}/sobjects")
-    body = call(http, sandbox, "GET", f"{API}/limits").json()
+    call(sf_http, sf_sandbox, "GET", f"{API}/sobjects")
+    body = call(sf_http, sf_sandbox, "GET", f"{API}/limits").json()
     assert body["DailyApiRequests"]["Max"] == 15000 and body["DailyApiRequests"]["Remaining"] == 15000 - 2
 
 
@@ -230,40 +189,40 @@ def test_concurrent_long_requests_are_capped():
     limiter.begin()
 
 
-def test_requests_held_in_flight_are_counted_and_the_peak_is_reported(sandbox, http):
+def test_requests_held_in_flight_are_counted_and_the_peak_is_reported(sf_sandbox, sf_http):
     """Input: request_seconds 1.0 and six concurrent queries from six threads; then a reset.
     Expect GET /_sandbox/limits to show all six in flight while held, a peak of 6, and reset to clear both."""
-    http.post(sandbox.base_url + "/_sandbox/limits", json={"request_seconds": 1.0}, timeout=10)
+    sf_http.post(sf_sandbox.base_url + "/_sandbox/limits", json={"request_seconds": 1.0}, timeout=10)
     path = f"{API}/query?q=SELECT+COUNT()+FROM+Account"
     with ThreadPoolExecutor(6) as pool:
         started = time.monotonic()
-        answers = [pool.submit(call, http, sandbox, "GET", path) for _ in range(6)]
+        answers = [pool.submit(call, sf_http, sf_sandbox, "GET", path) for _ in range(6)]
         seen = []
         while not seen or (seen[-1] < 6 and time.monotonic() < started + 0.9):
-            seen.append(http.get(sandbox.base_url + "/_sandbox/limits", timeout=10).json()["in_flight"])
+            seen.append(sf_http.get(sf_sandbox.base_url + "/_sandbox/limits", timeout=10).json()["in_flight"])
         assert [answer.result().status_code for answer in answers] == [200] * 6
         took = time.monotonic() - started
-    after = http.get(sandbox.base_url + "/_sandbox/limits", timeout=10).json()
+    after = sf_http.get(sf_sandbox.base_url + "/_sandbox/limits", timeout=10).json()
     assert seen[-1] == 6 and max(seen) == 6 and took >= 1.0
     assert (after["in_flight"], after["peak_in_flight"]) == (0, 6)
-    http.post(sandbox.base_url + "/_sandbox/reset", timeout=10).raise_for_status()
-    reset = http.get(sandbox.base_url + "/_sandbox/limits", timeout=10).json()
+    sf_http.post(sf_sandbox.base_url + "/_sandbox/reset", timeout=10).raise_for_status()
+    reset = sf_http.get(sf_sandbox.base_url + "/_sandbox/limits", timeout=10).json()
     assert (reset["peak_in_flight"], reset["request_seconds"], reset["in_flight"]) == (0, 0.0, 0)
 
 
-def test_a_request_held_past_the_long_threshold_fills_the_org_cap(sandbox, http):
+def test_a_request_held_past_the_long_threshold_fills_the_org_cap(sf_sandbox, sf_http):
     """Input: max_long_requests 1, long_request_seconds 0, request_seconds 0.5: one query held in flight,
     a second sent meanwhile. Expect the second refused with ConcurrentPerOrgLongTxn, the first answered."""
-    http.post(sandbox.base_url + "/_sandbox/limits",
-              json={"max_long_requests": 1, "long_request_seconds": 0, "request_seconds": 0.5}, timeout=10)
+    sf_http.post(sf_sandbox.base_url + "/_sandbox/limits",
+                 json={"max_long_requests": 1, "long_request_seconds": 0, "request_seconds": 0.5}, timeout=10)
     path = f"{API}/query?q=SELECT+COUNT()+FROM+Account"
     with ThreadPoolExecutor(1) as pool:
-        held = pool.submit(call, http, sandbox, "GET", path)
+        held = pool.submit(call, sf_http, sf_sandbox, "GET", path)
         deadline = time.monotonic() + 5
-        while http.get(sandbox.base_url + "/_sandbox/limits", timeout=10).json()["in_flight"] < 1:
+        while sf_http.get(sf_sandbox.base_url + "/_sandbox/limits", timeout=10).json()["in_flight"] < 1:
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        refused = call(http, sandbox, "GET", path)
+        refused = call(sf_http, sf_sandbox, "GET", path)
         assert held.result().status_code == 200
     assert refused.status_code == 403
     assert refused.json() == [{"message": "ConcurrentPerOrgLongTxn Limit exceeded.",
@@ -289,17 +248,17 @@ def test_annual_revenue_is_a_whole_unit_currency_of_18_digits(sf):
     ("server_error", 500, "UNKNOWN_EXCEPTION"),
     ("expired_token", 401, "INVALID_SESSION_ID"),
 ])
-def test_fault_responses_have_salesforce_shapes(sandbox, kind, status, code):
+def test_fault_responses_have_salesforce_shapes(sf_sandbox, kind, status, code):
     """Input: fault_response for each kind on a query request."""
     request = Request("GET", f"{API}/query", {"q": ["SELECT Id FROM Account"]}, {}, b"")
-    response = sandbox.fault_response(kind, request)
+    response = sf_sandbox.fault_response(kind, request)
     assert response.status == status
     assert response.headers["Sforce-Limit-Info"].startswith("api-usage=")
     [error] = json.loads(response.body)
     assert set(error) == {"message", "errorCode"} and error["errorCode"] == code
 
 
-def test_unknown_fault_kind_is_refused(sandbox):
+def test_unknown_fault_kind_is_refused(sf_sandbox):
     """Input: a fault kind no vendor has."""
     with pytest.raises(ValueError, match="rate_limit"):
-        sandbox.fault_response("meteor", Request("GET", "/", {}, {}, b""))
+        sf_sandbox.fault_response("meteor", Request("GET", "/", {}, {}, b""))
