@@ -18,6 +18,7 @@ from assets.stripe_sources import stripe_sources
 from assets.sync import sync_quickbooks_customers, sync_quickbooks_invoices
 from assets.sync_salesforce import sync_salesforce_accounts, sync_salesforce_products
 from assets.sync_stripe import sync_stripe_customers
+from assets.sync_usage import sync_stripe_usage
 
 ALL_ASSETS = [
     stripe_sources,
@@ -30,6 +31,7 @@ ALL_ASSETS = [
     sync_quickbooks_invoices,
     sync_salesforce_products,
     sync_salesforce_accounts,
+    sync_stripe_usage,
     sync_stripe_customers,
     quickbooks_customers,
     quickbooks_invoices,

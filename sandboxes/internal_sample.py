@@ -5,6 +5,8 @@ out of the box. Its shape is a typical product database's: a `customers` table t
 account's Salesforce and Stripe ids, and an append-mostly `usage_events` table whose quantities are
 integers (never floats). Timestamps are naive UTC, as many such databases store them. Many rows share
 one `updated_at`, as they do after a bulk update, so readers that page on the watermark alone skip rows.
+Usage events fall in the 30 days before the sample is built (the product is in use now), so they are
+inside the 35 days for which Stripe still accepts meter events.
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ EVENTS_PER_CUSTOMER = 5
 _BULK_UPDATE = datetime(2026, 1, 1)  # naive UTC: the import that created every row at once
 
 
-def build_internal_sample(url: str, seed: SeedData) -> dict[str, int]:
-    """Create (or replace) the sample tables at `url` from `seed`; returns the row counts."""
+def build_internal_sample(url: str, seed: SeedData, now: datetime | None = None) -> dict[str, int]:
+    """Create (or replace) the sample tables at `url` from `seed`, usage events in the 30 days up to an hour
+    before `now` (default: the current time); returns the row counts."""
+    latest = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None, microsecond=0) - timedelta(hours=1)
     engine = sa.create_engine(url)
     try:
         METADATA.drop_all(engine)
@@ -55,11 +59,10 @@ def build_internal_sample(url: str, seed: SeedData) -> dict[str, int]:
         ]
         events = []
         for account in seed.accounts:
-            start = datetime.fromtimestamp(account.created, UTC).replace(tzinfo=None)
             for _ in range(EVENTS_PER_CUSTOMER):
                 events.append({"id": len(events) + 1, "stripe_customer_id": account.stripe_customer_id,
                                "event_name": "api_calls", "quantity": rng.randrange(1, 5000),
-                               "occurred_at": start + timedelta(minutes=rng.randrange(60 * 24 * 30))})
+                               "occurred_at": latest - timedelta(minutes=rng.randrange(60 * 24 * 30))})
         with engine.begin() as conn:
             conn.execute(sa.insert(CUSTOMERS), customers)
             conn.execute(sa.insert(USAGE_EVENTS), events)

@@ -35,6 +35,8 @@ def test_asset_graph_has_every_asset_of_the_skeleton():
         "stripe/refunds", "stripe/disputes", "stripe/payouts", "stripe/balance_transactions",
         # one per table of CONCORD_INTERNAL_TABLES (its default here)
         "internal/customers", "internal/usage_events",
+        # internal usage events -> Stripe meter events
+        "sync/stripe/usage",
         # Closed Won Opportunities -> Stripe customers
         "salesforce/opportunities", "sync/stripe/customers",
         # Stripe products, prices and subscriptions -> Salesforce Product2, PricebookEntry, Account billing fields
