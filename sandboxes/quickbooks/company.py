@@ -66,7 +66,8 @@ class Record:
     sync_token: int = 0
     extra: dict[str, Any] = field(default_factory=dict)  # derived on write (DocNumber, rates)
     # What a faulty vendor sends instead of the rendered properties (a None drops one): planted through the control
-    # API so clients can be shown bad data QuickBooks' own validation would never let a write produce.
+    # API so clients can be shown bad data QuickBooks' own validation would never let a write produce. Reads show
+    # it; queries still select on the record as kept.
     corrupt: dict[str, Any] = field(default_factory=dict)
 
 
@@ -190,7 +191,7 @@ class Company(NameListRules, CreditRules, BankingRules):
                 return self._page_in_id_order(query, canonical)
             rows = [self._stored_row(record) for record in self.records[canonical].values()]
             return execute(query, rows, finish=self._render_page)
-        return execute(query, self.render_all(canonical))
+        return execute(query, self._true_rows(canonical), finish=self._as_shown)
 
     def _page_in_id_order(self, query: Any, entity: str) -> dict:
         ordered = sorted(self.records[entity].values(), key=_id_order)
@@ -222,20 +223,25 @@ class Company(NameListRules, CreditRules, BankingRules):
         balances = self._customer_balances() if entity == "Customer" else None
         return [self.render(record, balances) for record in self.records[entity].values()]
 
+    def _true_rows(self, entity: str) -> list[dict]:
+        """Every record rendered as QuickBooks keeps it (no planted corruption): what a query selects on."""
+        balances = self._customer_balances() if entity == "Customer" else None
+        return [{**self._render_true(record, balances), ROW_RECORD: record} for record in self.records[entity].values()]
+
+    def _as_shown(self, rows: list[dict]) -> list[dict]:
+        return [_corrupted(row.pop(ROW_RECORD), row) for row in rows]
+
     def render(self, record: Record, balances: dict[str, Decimal] | None = None) -> dict:
+        return _corrupted(record, self._render_true(record, balances))
+
+    def _render_true(self, record: Record, balances: dict[str, Decimal] | None = None) -> dict:
         body = {"domain": "QBO", "sparse": False, "Id": record.id, "SyncToken": str(record.sync_token),
                 "MetaData": {"CreateTime": record.created, "LastUpdatedTime": record.updated}}
         if record.entity == "Customer":
             derived = self._render_customer(record, balances)
         else:
             derived = getattr(self, "_render_" + record.entity.lower())(record)
-        rendered = {**derived, **body}
-        for name, value in record.corrupt.items():
-            if value is None:
-                rendered.pop(name, None)
-            else:
-                rendered[name] = value
-        return rendered
+        return {**derived, **body}
 
     # ---- writes -----------------------------------------------------------------------------
     def create(self, entity: str, payload: dict) -> dict:
@@ -566,6 +572,19 @@ class Company(NameListRules, CreditRules, BankingRules):
             "TotalAmt": total, "UnappliedAmt": values.money(total - applied, currency),
         }
 
+
+
+def _corrupted(record: Record, rendered: dict) -> dict:
+    """What reads show of a record: the rendered properties, with what was planted (Record.corrupt) over them."""
+    if not record.corrupt:
+        return rendered
+    shown = dict(rendered)
+    for name, value in record.corrupt.items():
+        if value is None:
+            shown.pop(name, None)
+        else:
+            shown[name] = value
+    return shown
 
 
 def _is_subtotal(line: Any) -> bool:

@@ -415,7 +415,7 @@ class QuickBooksSandbox(ServedSandbox):
     def _control_corrupt(self, request: Request) -> Response:
         """Plant bad vendor data: from now on reads of the record show these properties instead (null drops
         one), past every rule of a write, as a faulty QuickBooks would send them. Its LastUpdatedTime moves, so
-        an incremental read meets it too; queries still filter on the stored record."""
+        an incremental read meets it too; queries still select on the record as kept."""
         entity = _ENTITY_BY_PATH.get(request.params["entity"].lower())
         changes = request.json()
         if entity is None or not isinstance(changes, dict):

@@ -195,6 +195,24 @@ def test_injected_faults_and_bookkeeper_edit(qb_api, qb_http):
     assert edited["Invoice"]["PrivateNote"] == "changed by hand" and edited["Invoice"]["SyncToken"] == "1"
 
 
+def test_corrupt_plants_bad_vendor_data_on_reads_only(qb_api, qb_http):
+    """Input: an invoice of 12.00, then POST /_sandbox/corrupt with TotalAmt -5, CurrencyRef XTS and Id null, on the
+    sandbox clock 2 s later -> reads by Id and by query show those properties (no Id at all), LastUpdatedTime moved;
+    a query still filters on the stored record (TotalAmt > 10 finds it); an unknown record is a 610 Fault."""
+    invoice = new_invoice(qb_api, new_customer(qb_api, "Bad Data GmbH"), ["12.00"])
+    qb_http.post("/_sandbox/clock", json={"advance_seconds": 2}).raise_for_status()
+    shown = qb_http.post(f"/_sandbox/corrupt/invoice/{invoice['Id']}",
+                         json={"TotalAmt": -5, "CurrencyRef": {"value": "XTS"}, "Id": None})
+    assert shown.status_code == 200, shown.text
+    read = body(qb_api.get("/invoice/" + invoice["Id"]))["Invoice"]
+    assert (read["TotalAmt"], read["CurrencyRef"], "Id" in read) == (-5, {"value": "XTS"}, False)
+    assert read["MetaData"]["LastUpdatedTime"] > invoice["MetaData"]["LastUpdatedTime"]
+    [found] = body(qb_api.query("SELECT * FROM Invoice WHERE TotalAmt > '10'"))["QueryResponse"]["Invoice"]
+    assert found["TotalAmt"] == -5 and "Id" not in found
+    missing = qb_http.post("/_sandbox/corrupt/invoice/9999", json={"TotalAmt": 1})
+    assert missing.status_code == 400 and fault_code(missing) == "610"
+
+
 def test_unknown_path_answers_with_a_fault(qb_api):
     """Input: GET on an endpoint the sandbox does not serve -> a QuickBooks Fault, not an HTML 404."""
     response = qb_api.get("/invoice/1/pdf")
