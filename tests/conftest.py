@@ -14,6 +14,9 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from sandboxes.quickbooks import QuickBooksSandbox
+from sandboxes.salesforce import SalesforceSandbox
+from sandboxes.seed import build_seed
 from sandboxes.tls import create_local_ca
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -77,3 +80,28 @@ def db_url(request, tmp_path) -> str:
 def tls(tmp_path_factory):
     """One local CA (and bundle: system roots plus the CA) for every sandbox a test session starts."""
     return create_local_ca(tmp_path_factory.mktemp("ca"))
+
+
+# The QuickBooks and Salesforce sandboxes, started once per test module on that CA; the connector and sandbox
+# tests build their clients on them (tests/connectors/conftest.py, tests/sandboxes/conftest.py). A module that
+# needs other books overrides `seed`, or the sandbox fixture itself (say, for expiring tokens).
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return build_seed()
+
+
+@pytest.fixture(scope="module")
+def qb_sandbox(seed, tls):
+    server = QuickBooksSandbox(seed, tls=tls).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def sf_sandbox(seed, tls):
+    server = SalesforceSandbox(seed, tls=tls).start()
+    server.bundle = str(tls.bundle_path)  # what the Salesforce clients trust
+    yield server
+    server.stop()

@@ -1,31 +1,14 @@
-"""Fixtures the sandbox tests share: the QuickBooks and Salesforce sandboxes, started once per test module on the
-session's local CA, and clients of them reset to the seed before each test.
-
-A module that needs another sandbox (another seed, a webhook window) defines its own `qb_sandbox` or `seed`; the
-other fixtures here then use that one."""
+"""Fixtures the sandbox tests share, on the sandboxes tests/conftest.py starts per module (`qb_sandbox`,
+`sf_sandbox`): HTTPS clients of them, reset to the seed before each test. A module that overrides `seed` or a
+sandbox fixture (another seed, a webhook window) gets these on it."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from sandboxes.quickbooks import QuickBooksSandbox
-from sandboxes.salesforce import SalesforceSandbox
-from sandboxes.seed import build_seed
 from tests.sandboxes.quickbooks_clients import Api
 from tests.sandboxes.salesforce_clients import sdk, session_trusting
-
-
-@pytest.fixture(scope="module")
-def seed():
-    return build_seed()
-
-
-@pytest.fixture(scope="module")
-def qb_sandbox(tls):
-    server = QuickBooksSandbox(build_seed(), tls=tls).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +27,6 @@ def qb_reset(qb_http):
 @pytest.fixture
 def qb_api(qb_http, qb_sandbox, qb_reset) -> Api:
     return Api(qb_http, qb_sandbox)
-
-
-@pytest.fixture(scope="module")
-def sf_sandbox(seed, tls):
-    server = SalesforceSandbox(seed, tls=tls).start()
-    server.bundle = str(tls.bundle_path)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

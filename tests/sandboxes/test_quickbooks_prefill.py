@@ -11,7 +11,6 @@ from quickbooks.exceptions import QuickbooksException
 
 from connectors.qbo_query import select
 from connectors.quickbooks import QuickBooksConnector
-from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.quickbooks.query import Condition, execute, parse
 from sandboxes.seed import build_seed
 from tests.connectors.sandbox_clients import quickbooks_connector
@@ -21,10 +20,8 @@ EXPONENT = {"usd": 2, "eur": 2, "gbp": 2, "jpy": 0, "kwd": 3}
 
 
 @pytest.fixture(scope="module")
-def qb_sandbox(tls):
-    server = QuickBooksSandbox(SEED, tls=tls).start()
-    yield server
-    server.stop()
+def seed():
+    return SEED
 
 
 @pytest.fixture(scope="module")
