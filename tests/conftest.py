@@ -1,4 +1,5 @@
-"""Shared fixtures: the hub database on SQLite and on PostgreSQL.
+"""Shared fixtures: the hub database on SQLite and on PostgreSQL, one local CA per session, and the QuickBooks
+and Salesforce sandboxes per test module.
 
 Every test that takes `db_url` runs twice, once per backend. PostgreSQL is the one at
 127.0.0.1:5432 (database `test`) unless CONCORD_TEST_POSTGRES_URL says otherwise; each test gets a
