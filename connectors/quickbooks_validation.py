@@ -9,6 +9,7 @@ cannot produce one, and the types the mappings rely on. Values that could be sec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from connectors.stripe_validation import Problem
@@ -34,6 +35,14 @@ LIST_FIELDS = ("Line", "LinkedTxn")
 
 def _is_number(value: object) -> bool:
     return isinstance(value, Decimal | int) and not isinstance(value, bool)
+
+
+# (fields, what each must be, the test of it)
+_KINDS: tuple[tuple[tuple[str, ...], str, Callable[[object], bool]], ...] = (
+    (NUMBER_FIELDS, "an exact number", _is_number),
+    (TEXT_FIELDS, "text", lambda value: isinstance(value, str)),
+    (LIST_FIELDS, "a list", lambda value: isinstance(value, list)),
+)
 
 
 def problem(entity: str, record: object) -> Problem | None:
@@ -68,18 +77,11 @@ def _currency(record: dict) -> Problem | None:
 
 
 def _types(record: dict) -> Problem | None:
-    for name in NUMBER_FIELDS:
-        value = record.get(name)
-        if value is not None and not _is_number(value):
-            return Problem(name, f"{name} is {type(value).__name__}, not an exact number")
-    for name in TEXT_FIELDS:
-        value = record.get(name)
-        if value is not None and not isinstance(value, str):
-            return Problem(name, f"{name} is {type(value).__name__}, not text")
-    for name in LIST_FIELDS:
-        value = record.get(name)
-        if value is not None and not isinstance(value, list):
-            return Problem(name, f"{name} is {type(value).__name__}, not a list")
+    for names, kind, fits in _KINDS:
+        for name in names:
+            value = record.get(name)
+            if value is not None and not fits(value):
+                return Problem(name, f"{name} is {type(value).__name__}, not {kind}")
     return None
 
 
