@@ -212,9 +212,8 @@ class Hub:
         record in the cross-reference (reason None: no new link, e.g. an update) and marks the row done."""
         done = list(done)
         with self.transaction() as conn:
-            for row, external_id, reason in done:
-                if reason is not None:
-                    xref.link(conn, row.entity, row.canonical_key, row.system, external_id, reason)
+            xref.link_many(conn, [(row.entity, row.canonical_key, row.system, external_id, reason)
+                                  for row, external_id, reason in done if reason is not None])
             outbox.mark_done_many(conn, [(row.id, external_id) for row, external_id, _ in done])
 
     def latest_done_payloads(self, system: str, entity: str) -> dict[str, dict[str, Any]]:

@@ -76,3 +76,46 @@ def link_reason(conn: sa.Connection, entity: str, canonical_key: str, system: st
             xref.c.entity == entity, xref.c.canonical_key == canonical_key, xref.c.system == system
         )
     ).scalar_one_or_none()
+
+
+Link = tuple[str, str, str, str, str | None]  # (entity, canonical_key, system, external_id, reason)
+_IN_CHUNK = 500
+
+
+def _current(conn: sa.Connection, entity: str, system: str, column: sa.Column, values: list[str]) -> dict[str, str]:
+    """For links of (entity, system): `column` value -> the other side, for the given values (500 per query)."""
+    other = xref.c.external_id if column is xref.c.canonical_key else xref.c.canonical_key
+    found: dict[str, str] = {}
+    for start in range(0, len(values), _IN_CHUNK):
+        query = sa.select(column, other).where(xref.c.entity == entity, xref.c.system == system,
+                                               column.in_(values[start:start + _IN_CHUNK]))
+        found.update({mine: theirs for mine, theirs in conn.execute(query).tuples()})
+    return found
+
+
+def link_many(conn: sa.Connection, links_to_make: list[Link]) -> None:
+    """`link` for many at once, with the same rules (an existing identical link is a no-op; re-pointing one, or
+    claiming a vendor id linked to another key, raises XrefConflict), in two reads and one insert per
+    (entity, system) instead of three statements per link."""
+    groups: dict[tuple[str, str], list[Link]] = {}
+    for entry in links_to_make:
+        groups.setdefault((entry[0], entry[2]), []).append(entry)
+    now = utcnow()
+    for (entity, system), group in groups.items():
+        by_key = _current(conn, entity, system, xref.c.canonical_key, [entry[1] for entry in group])
+        by_id = _current(conn, entity, system, xref.c.external_id, [entry[3] for entry in group])
+        fresh = []
+        for _, canonical_key, _, external_id, reason in group:
+            current = by_key.get(canonical_key)
+            if current == external_id:
+                continue
+            if current is not None:
+                raise XrefConflict(f"{entity} {canonical_key!r} is already linked to {system} id {current!r}")
+            owner = by_id.get(external_id)
+            if owner is not None:
+                raise XrefConflict(f"{system} {entity} id {external_id!r} is already linked to {owner!r}")
+            by_key[canonical_key], by_id[external_id] = external_id, canonical_key  # later entries see it
+            fresh.append({"entity": entity, "canonical_key": canonical_key, "system": system,
+                          "external_id": external_id, "linked_at": now, "reason": reason})
+        if fresh:
+            conn.execute(sa.insert(xref), fresh)
