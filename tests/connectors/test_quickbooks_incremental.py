@@ -70,7 +70,7 @@ def test_record_updated_while_paging_is_not_skipped(qb, qb_control):
     changes = iter(qb.iter_changed("Customer", None, page_size=3))
     first_page = [next(changes) for _ in range(3)]
     qb_control.post(f"/_sandbox/edit/customer/{first_page[0].record['Id']}", json={"CompanyName": "Edited Co"}
-                 ).raise_for_status()
+                    ).raise_for_status()
     rest = list(changes)
     seen = [change.record["Id"] for change in first_page + rest]
     assert sorted(seen, key=int) == sorted((row["Id"] for row in created), key=int)
@@ -115,3 +115,31 @@ def test_cursor_older_than_cdc_retention_is_a_gap(qb, qb_control):
     with pytest.raises(CursorGap, match="30 days"):
         list(qb.iter_changed("Invoice", (now - 31 * 86_400, "0")))
     assert list(qb.iter_changed("Invoice", (now - 29 * 86_400, "0"))) == []
+
+
+def test_a_row_without_id_or_time_is_handed_on_once_and_never_moves_the_cursor(qb, qb_control):
+    """Input: 5 customers; a second later two of them corrupted through POST /_sandbox/corrupt (what a faulty
+    QuickBooks would send: one read without its Id, one whose LastUpdatedTime is the text "yesterday") and a fifth
+    customer created, so the corrupt rows share the newest second with a good one and the keyset step to that
+    second reads them again; a full read and one from before the first write, in pages of 2. Expect the 4 good
+    customers once each, each corrupt row once (for the validation to dead-letter) at the read's start position,
+    no crash, and the cursor at least at the newest good record."""
+    created = _customers(qb, 5)
+    _tick(qb_control)
+    qb_control.post(f"/_sandbox/corrupt/customer/{created[1]['Id']}", json={"Id": None}).raise_for_status()
+    bad_time = {"CreateTime": created[3]["MetaData"]["CreateTime"], "LastUpdatedTime": "yesterday"}
+    qb_control.post(f"/_sandbox/corrupt/customer/{created[3]['Id']}", json={"MetaData": bad_time}
+                    ).raise_for_status()
+    created += _customers(qb, 1)
+    _tick(qb_control)
+    good = [created[0]["Id"], created[2]["Id"], created[4]["Id"], created[5]["Id"]]
+    for since in (None, (position(created[0])[0] - 1, "")):
+        feed = qb.iter_changed("Customer", since, page_size=2, include_deletes=False)
+        changes = list(feed)
+        read = [change.record.get("Id") for change in changes]
+        assert sorted(filter(None, read), key=int) == sorted(good + [created[3]["Id"]], key=int), since
+        assert read.count(None) == 1 and read.count(created[3]["Id"]) == 1
+        newest_good = max(position(change.record) for change in changes if change.record.get("Id") in good)
+        assert feed.cursor is not None and feed.cursor[0] >= newest_good[0]
+        assert all(change.position == (since or (0, "")) for change in changes  # placed at the start: no move
+                   if change.record.get("Id") in (None, created[3]["Id"]))
