@@ -73,6 +73,9 @@ class PinnedBundle:
             raise
         if self.stats is not None:
             self.stats.record(response.status_code)
+        observe = getattr(self.limiter, "observe", None)
+        if observe is not None:  # connectors.rate_limit.AccountLimiter: a 429 slows the account, successes speed it up
+            observe(response.status_code, response.headers)
         return response
 
 

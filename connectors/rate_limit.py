@@ -4,15 +4,25 @@ The limits are the vendors' published ones. The bucket lives in a small SQLite f
 vendor and a hash of the account (never the secret itself), guarded by a file lock, so Dagster
 steps running in separate processes draw from the same allowance instead of each assuming it has
 the whole quota. Without a directory the bucket is in memory: shared by threads, not processes.
+
+Under that ceiling each account also keeps an adaptive pace (connectors.adaptive_rate): the session
+reports every answer to `AccountLimiter.observe`, a 429 lowers the pace (and a Retry-After pauses the
+account), successes raise it back. The published limit is never exceeded; after a 429 the account sends
+less than it, for a while.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from pyrate_limiter import Duration, InMemoryBucket, Limiter, Rate, SQLiteBucket
+from pyrate_limiter import AbstractBucket, Duration, InMemoryBucket, Limiter, Rate, SQLiteBucket
+
+from connectors.adaptive_rate import Aimd, SharedPace
+from connectors.retry import retry_after_seconds
 
 # Published limits (requests). Salesforce limits by daily quota and concurrent long requests,
 # which the connector reads from Sforce-Limit-Info instead of a per-second rate.
@@ -24,8 +34,35 @@ VENDOR_RATES: dict[str, list[Rate]] = {
 
 _UNITS = {"s": Duration.SECOND, "min": Duration.MINUTE, "h": Duration.HOUR, "d": Duration.DAY}
 
-_limiters: dict[tuple[str, str, str, str], Limiter] = {}
+_limiters: dict[tuple[str, str, str, str], AccountLimiter] = {}
 _lock = threading.Lock()
+
+
+class AccountLimiter(Limiter):
+    """pyrate-limiter's Limiter over the vendor's bucket, after the account's adaptive pace."""
+
+    def __init__(self, bucket: AbstractBucket, pace: SharedPace) -> None:
+        super().__init__(bucket)
+        self.pace = pace
+
+    def try_acquire(self, name: str = "pyrate", weight: int = 1, blocking: bool = True,
+                    timeout: int | float = -1) -> Any:
+        if blocking:
+            self.pace.wait_turn()
+        return super().try_acquire(name, weight, blocking, timeout)
+
+    def observe(self, status: int, headers: Mapping[str, str] | None) -> None:
+        """One answer of the vendor: a 429 slows the account (and pauses it for a Retry-After), a success
+        speeds it up again. Other failures say nothing about the rate."""
+        if status == 429:
+            self.pace.throttled(retry_after_seconds(headers))
+        elif status < 400:
+            self.pace.succeeded()
+
+
+def requests_per_second(rates: list[Rate]) -> float:
+    """The tightest of the rates as requests a second: [10/s, 500/min] -> 8.33."""
+    return min(rate.limit * 1000 / rate.interval for rate in rates)
 
 
 def account_key(*parts: str) -> str:
@@ -54,14 +91,16 @@ def rates_or_default(spec: str | None, rates_name: str) -> list[Rate]:
 
 
 def limiter_for(rates_name: str, account: str, directory: str | Path | None = None,
-                rates: list[Rate] | None = None) -> Limiter:
+                rates: list[Rate] | None = None) -> AccountLimiter:
     """The process-wide limiter of one vendor account; file-backed when `directory` is given."""
     chosen = rates or VENDOR_RATES[rates_name]
     key = (rates_name, account, str(directory or ""), repr(chosen))
     with _lock:
         if key not in _limiters:
+            aimd = Aimd.for_ceiling(requests_per_second(chosen))
             if directory is None:
-                bucket = InMemoryBucket(chosen)
+                bucket: AbstractBucket = InMemoryBucket(chosen)
+                pace = SharedPace(aimd)
             else:
                 folder = Path(directory).resolve()
                 folder.mkdir(parents=True, exist_ok=True)
@@ -69,5 +108,6 @@ def limiter_for(rates_name: str, account: str, directory: str | Path | None = No
                     chosen, table="rate_bucket", db_path=str(folder / f"{rates_name}-{account}.sqlite"),
                     use_file_lock=True,
                 )
-            _limiters[key] = Limiter(bucket)
+                pace = SharedPace(aimd, folder / f"{rates_name}-{account}.pace")
+            _limiters[key] = AccountLimiter(bucket, pace)
         return _limiters[key]

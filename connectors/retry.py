@@ -1,4 +1,4 @@
-"""One retry policy for every connector: exponential backoff with jitter, honouring the vendor's hint.
+"""One retry policy for every connector: exponential backoff with jitter, or exactly the vendor's hint.
 
 Each connector says which failures are worth retrying (throttling, 5xx, dropped or truncated
 connections) and, where the vendor sends one, how long it asked us to wait (Retry-After). Writes
@@ -9,17 +9,20 @@ requestid, Salesforce upsert by external id), so a retry after a lost answer wri
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from typing import TypeVar
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception
 
 T = TypeVar("T")
-# Attempts a throttled call gets: storms can follow one another (the sandboxes' `storm` profile chains them as a
-# busy account does), and with backoff capped at the connector's longest wait this is minutes of patience
+# Attempts a throttled call gets: storms can follow one another (the sandboxes' `storm` profiles bring one every few
+# seconds, as a busy account meets them), and with waits capped at the connector's longest this is minutes of patience
 # before a call gives up; a read that gives up is a failed run, never a silent gap.
 THROTTLE_ATTEMPTS = 20
+MAX_HINTED_WAIT = 120.0  # a Retry-After beyond two minutes is waited as two minutes, then asked again
+_rng = random.Random()
 log = logging.getLogger("concord.connectors.retry")
 
 # Transport failures every vendor can cause: refused/dropped connections, timeouts, and bodies cut
@@ -31,13 +34,25 @@ def is_transport_error(error: BaseException) -> bool:
     return isinstance(error, TRANSPORT_ERRORS)
 
 
-def _wait(initial: float, maximum: float, retry_after: Callable[[BaseException], float | None] | None):
-    backoff = wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
+def retry_wait(attempt: int, retry_after: float | None, initial: float, maximum: float,
+               rng: random.Random = _rng) -> float:
+    """Seconds to wait before retrying after failed attempt number `attempt` (1 = the first one).
 
+    A server-given Retry-After is waited exactly, with nothing added: it knows when it will answer, and the
+    account's limiter pauses every thread until then too. Without one: exponential from `initial`, capped at
+    `maximum`, with "equal jitter" (half fixed, half random) so concurrent callers spread out while the first
+    retry stays short; the limiter's pace, lowered by the 429, spaces the retries of a whole account."""
+    if retry_after is not None:
+        return min(max(0.0, retry_after), MAX_HINTED_WAIT)
+    ceiling = min(maximum, initial * 2 ** max(0, attempt - 1))
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def _wait(initial: float, maximum: float, retry_after: Callable[[BaseException], float | None] | None):
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         hinted = retry_after(error) if retry_after and error is not None else None
-        return min(hinted, maximum) if hinted is not None else backoff(state)
+        return retry_wait(state.attempt_number, hinted, initial, maximum)
 
     return wait
 

@@ -11,6 +11,7 @@ tokens by those bodies.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -37,8 +38,14 @@ class FaultProfile:
     description: str
     latency_ms: int = 0  # added to every vendor request
     latency_jitter_ms: int = 0  # plus a uniform 0..jitter
-    rate_limit: float = 0.0  # chance a request starts a 429 storm
-    storm_length: int = 1  # consecutive requests throttled once a storm starts
+    # 429 storms happen in time, as a real limiter's do (another integration on the same account, the vendor
+    # lowering limits under load): quiet spells of `storm_gap_s` seconds on average (exponential, seeded),
+    # then `storm_s` seconds in which only `storm_rate` requests a second get through (0: none); the rest get
+    # the vendor's 429, with Retry-After (whole seconds until one would get through) when `retry_after`.
+    storm_gap_s: float = 0.0  # 0: no storms
+    storm_s: float = 0.0
+    storm_rate: float = 0.0
+    retry_after: bool = False
     server_error: float = 0.0  # vendor 5xx before processing (nothing written)
     expired_token: float = 0.0  # the vendor's expired-token 401
     drop_after_commit: float = 0.0  # writes only: processed and committed, then the connection drops
@@ -56,15 +63,18 @@ PROFILES: dict[str, FaultProfile] = {
         FaultProfile("none", "no faults: the vendor on a good day"),
         FaultProfile("slow", "150 ms of added latency per request (plus up to 50 ms jitter)",
                      latency_ms=150, latency_jitter_ms=50),
-        FaultProfile("storm", "429 storms: 1 request in 10 starts a run of 5 throttled requests",
-                     rate_limit=0.1, storm_length=5),
+        FaultProfile("storm", "429 storms in time: about every 4 s, 2 s in which 5 requests a second get through; "
+                     "the rest get the vendor's 429 with Retry-After",
+                     storm_gap_s=4.0, storm_s=2.0, storm_rate=5.0, retry_after=True),
+        FaultProfile("storm-bare", "the same storms with bare 429s, no Retry-After (as Stripe and QuickBooks answer)",
+                     storm_gap_s=4.0, storm_s=2.0, storm_rate=5.0),
         FaultProfile("flaky", "5xx, dropped connections after committed writes and truncated bodies",
                      server_error=0.05, drop_after_commit=0.05, truncated_body=0.03),
         FaultProfile("expiring", "access tokens expire under the client now and then", expired_token=0.05),
         FaultProfile("webhooks", "webhooks duplicated and delivered out of order",
                      webhook_duplicate=0.3, webhook_reorder=0.3),
         FaultProfile("chaos", "all of the above at once, at lower rates",
-                     latency_ms=5, latency_jitter_ms=20, rate_limit=0.03, storm_length=3, server_error=0.03,
+                     latency_ms=5, latency_jitter_ms=20, storm_gap_s=10.0, storm_s=0.5, server_error=0.03,
                      expired_token=0.01, drop_after_commit=0.03, truncated_body=0.02,
                      webhook_duplicate=0.1, webhook_reorder=0.1),
     )
@@ -85,30 +95,38 @@ def profile_named(name: str | FaultProfile | None) -> FaultProfile:
 class FaultInjector:
     """Decides, per vendor request, which fault (if any) it meets. Thread-safe and seeded."""
 
-    def __init__(self, profile: FaultProfile, seed: int, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, profile: FaultProfile, seed: int, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.profile = profile
         self._rng = random.Random(f"{seed}:{profile.name}")
         self._lock = threading.Lock()
-        self._storm_left = 0
         self._sleep = sleep
+        self._clock = clock
         self.injected: Counter[str] = Counter()
+        self._storm_start = math.inf
+        if profile.storm_gap_s > 0 and profile.storm_s > 0:
+            self._storm_start = clock() + self._rng.expovariate(1 / profile.storm_gap_s)
+        self._storm_tokens = 0.0  # the storm's own bucket (capacity 1: no bursts while it lasts)
+        self._storm_updated = self._storm_start
 
     def _chance(self, probability: float) -> bool:
         return probability > 0 and self._rng.random() < probability
 
     def before(self, method: str) -> str | None:
         """Latency, then the kind of error response to send instead of processing, if any."""
+        return self.decide(method)[0]
+
+    def decide(self, method: str) -> tuple[str | None, int | None]:
+        """`before`, with the Retry-After (whole seconds) a throttled answer carries, when the profile sends one."""
         with self._lock:
             delay = self.profile.latency_ms
             if self.profile.latency_jitter_ms:
                 delay += self._rng.uniform(0, self.profile.latency_jitter_ms)
-            kind = None
-            if self._storm_left > 0:
-                self._storm_left -= 1
+            kind, hint = None, None
+            wait = self._storm_wait(self._clock())
+            if wait is not None:
                 kind = RATE_LIMIT
-            elif self._chance(self.profile.rate_limit):
-                self._storm_left = self.profile.storm_length - 1
-                kind = RATE_LIMIT
+                hint = max(1, math.ceil(wait)) if self.profile.retry_after else None
             elif self._chance(self.profile.server_error):
                 kind = SERVER_ERROR
             elif self._chance(self.profile.expired_token):
@@ -117,7 +135,32 @@ class FaultInjector:
                 self.injected[kind] += 1
         if delay:
             self._sleep(delay / 1000)
-        return kind
+        return kind, hint
+
+    def in_storm(self, now: float) -> bool:
+        self._advance_storms(now)
+        return self._storm_start <= now
+
+    def _advance_storms(self, now: float) -> None:
+        # Storms that ended unseen still happened: step over them, each followed by its own quiet spell.
+        while now >= self._storm_start + self.profile.storm_s:
+            self._storm_start += self.profile.storm_s + self._rng.expovariate(1 / self.profile.storm_gap_s)
+            self._storm_tokens, self._storm_updated = 0.0, self._storm_start
+
+    def _storm_wait(self, now: float) -> float | None:
+        """None when the request gets through; else seconds until one would (the storm's end at the latest)."""
+        if not self.in_storm(now):
+            return None
+        end = self._storm_start + self.profile.storm_s
+        rate = self.profile.storm_rate
+        if rate <= 0:
+            return end - now
+        self._storm_tokens = min(1.0, self._storm_tokens + (now - self._storm_updated) * rate)
+        self._storm_updated = now
+        if self._storm_tokens >= 1:
+            self._storm_tokens -= 1
+            return None
+        return min(end - now, (1 - self._storm_tokens) / rate)
 
     def after(self, method: str) -> str | None:
         """What happens to the response of a processed request: dropped, truncated, or nothing."""

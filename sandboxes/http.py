@@ -159,8 +159,13 @@ class SandboxServer:
         """The vendor's error for an injected fault, sent instead of processing the request."""
         if self.faults is None or not self.is_vendor_path(request.path):
             return None
-        kind = self.faults.before(request.method)
-        return self.fault_response(kind, request) if kind else None
+        kind, retry_after = self.faults.decide(request.method)
+        if not kind:
+            return None
+        response = self.fault_response(kind, request)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)  # the body stays the vendor's own
+        return response
 
     def response_fate(self, request: Request) -> str | None:
         """After processing: drop the connection, truncate the body, or (None) answer normally."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import requests
 
-from connectors.retry import call_with_retries, is_transport_error, retry_after_seconds
+from connectors.retry import call_with_retries, is_transport_error, retry_after_seconds, retry_wait
 from sandboxes.faults import FaultProfile
 
 
@@ -74,6 +76,25 @@ def test_retry_after_header_is_honoured():
     assert retry_after_seconds({}) is None
 
 
+def test_a_server_given_wait_is_waited_exactly_with_nothing_added():
+    """Input: Retry-After 3 on the first and the sixth retry, with a 1 s backoff cap -> 3 s each time."""
+    assert retry_wait(1, 3.0, initial=0.25, maximum=1.0) == 3.0
+    assert retry_wait(6, 3.0, initial=0.25, maximum=1.0) == 3.0
+    assert retry_wait(2, 0.0, initial=0.25, maximum=1.0) == 0.0
+
+
+def test_without_a_hint_waits_start_short_grow_exponentially_and_are_jittered():
+    """Input: 200 draws per attempt, initial 0.25 s, cap 4 s -> attempt n waits within [c/2, c],
+    c = min(4, 0.25 * 2**(n-1)); draws differ (callers spread out)."""
+    rng = random.Random(1)
+    for attempt in range(1, 9):
+        ceiling = min(4.0, 0.25 * 2 ** (attempt - 1))
+        draws = [retry_wait(attempt, None, initial=0.25, maximum=4.0, rng=rng) for _ in range(200)]
+        assert ceiling / 2 <= min(draws) and max(draws) <= ceiling
+        assert max(draws) - min(draws) > ceiling / 4
+    assert max(retry_wait(1, None, initial=0.25, maximum=4.0, rng=rng) for _ in range(50)) <= 0.25
+
+
 FLAKY = FaultProfile("test-flaky", "writes lose answers", server_error=0.2, drop_after_commit=0.25,
                      truncated_body=0.1)
 
@@ -126,9 +147,14 @@ def test_stripe_writes_under_faults_create_each_customer_exactly_once(tmp_path):
     assert injected.get("drop_after_commit", 0) > 0
 
 
+DENSE_STORMS = FaultProfile("test-dense-storms", "storms of 0.5 s letting nothing through, every ~0.2 s",
+                            storm_gap_s=0.2, storm_s=0.5)
+
+
 def test_a_stripe_full_read_outlasts_a_429_storm_with_default_settings(tmp_path):
-    """Input: the `storm` profile (1 request in 10 starts a run of 5 throttled ones, seeded) on 120 customers
-    read in pages of 10 with the connector's default retries -> every customer, once, and the 429s counted."""
+    """Input: storms of 0.5 s in which every request gets Stripe's bare 429 (no Retry-After), about every 0.2 s,
+    on 120 customers read in pages of 10 with the connector's default retries and no rate limiter -> every
+    customer, once, and the 429s counted."""
     from connectors.stripe import StripeConnector
     from sandboxes.runner import start_sandboxes
 
@@ -136,8 +162,9 @@ def test_a_stripe_full_read_outlasts_a_429_storm_with_default_settings(tmp_path)
         env = sandboxes.environment()
         connector = StripeConnector(env["STRIPE_API_KEY"], env["STRIPE_API_BASE"], env["CONCORD_CA_BUNDLE"])
         expected = sorted(customer["id"] for customer in connector.iter_customers())
-        sandboxes.servers["stripe"].inject_faults("storm", seed=3)
+        injector = sandboxes.servers["stripe"].inject_faults(DENSE_STORMS, seed=3)
         stormy = StripeConnector(env["STRIPE_API_KEY"], env["STRIPE_API_BASE"], env["CONCORD_CA_BUNDLE"])
         read = [customer["id"] for customer in stormy.iter_customers(page_size=10)]
+        injected = injector.injected.get("rate_limit", 0)
     assert sorted(read) == expected and len(read) == 120
-    assert stormy.response_stats.as_metadata()["http_throttled"] >= 5  # at least one whole storm was met
+    assert injected >= 2 and stormy.response_stats.as_metadata()["http_throttled"] == injected
