@@ -176,8 +176,9 @@ def test_catalog_lands_once_standard_prices_first_and_a_second_run_sends_nothing
 
 
 def test_a_changed_price_is_sent_again_alone(hub, sf, control, stripe_records):
-    """Input: the catalog pushed, then one yearly price archived in Stripe (active false, landed again). Expect
-    exactly that entry planned and sent (update, without its create-only fields), IsActive false in Salesforce."""
+    """Input: the catalog pushed, then one yearly price archived in Stripe (active false, landed again), then
+    unarchived. Expect exactly that entry planned and sent each time (update, without its create-only fields),
+    IsActive false in Salesforce, then true again."""
     push_catalog(hub, sf)
     price = copy.deepcopy(next(p for p in stripe_records["price"] if p["recurring"]["interval"] == "year"))
     price["active"] = False
@@ -187,6 +188,11 @@ def test_a_changed_price_is_sent_again_alone(hub, sf, control, stripe_records):
     assert (counts.planned, counts.updated, counts.failed) == (1, 1, 0)
     assert len(collection_calls(log_since(control, start), "PricebookEntry")) == 1
     assert {e["Stripe_Price_Id__c"]: e["IsActive"] for e in entries(sf)}[price["id"]] is False
+
+    price["active"] = True  # back to the first value: A -> B -> A is a third write, not "already sent"
+    hub.land_raw("stripe", "price", [(price["id"], price)])
+    assert push_catalog(hub, sf).updated == 1
+    assert {e["Stripe_Price_Id__c"]: e["IsActive"] for e in entries(sf)}[price["id"]] is True
 
 
 def test_a_custom_book_price_waits_while_its_standard_price_cannot_be_written(hub, sf, control, stripe_records):
