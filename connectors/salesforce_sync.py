@@ -228,7 +228,7 @@ class SalesforcePush:
 def push_catalog(hub: Hub, sf: SalesforceConnector, progress: Progress | None = None) -> SalesforcePushCounts:
     """Products, then the custom price books, then prices: standard prices first, then custom-book ones."""
     job = SalesforcePush(hub, sf, progress)
-    products, _ = desired_products(hub)
+    products = desired_products(hub)
     price_books, prices = desired_prices(hub, job.counts)
     for entity, desired in ((PRODUCT, products), (PRICE_BOOK, price_books), (PRICE, prices)):
         job.counts.planned += plan(hub, entity, desired)

@@ -67,12 +67,9 @@ def _dead_letter(hub: Hub, entity: str, key: str, exc: Exception, payload: Any) 
                     field=getattr(exc, "field", None))
 
 
-def desired_products(hub: Hub) -> tuple[Desired, dict[str, Product]]:
-    products = _mapped(hub, "product", product_from_stripe, PRODUCT)
-    desired = {}
-    for stripe_id, product in products.items():
-        desired[stripe_id] = {"record": product_to_salesforce(product), "refs": {}}
-    return desired, products
+def desired_products(hub: Hub) -> Desired:
+    products: dict[str, Product] = _mapped(hub, "product", product_from_stripe, PRODUCT)
+    return {key: {"record": product_to_salesforce(product), "refs": {}} for key, product in products.items()}
 
 
 def desired_prices(hub: Hub, counts: SalesforcePushCounts) -> tuple[Desired, Desired]:

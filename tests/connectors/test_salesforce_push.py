@@ -254,7 +254,7 @@ def test_a_crash_after_salesforce_wrote_and_a_rerun_leave_one_record_per_stripe_
     hub.land_raw("stripe", "product", [(product["id"], product)])
     hub.land_raw("stripe", "price", [(price["id"], price) for price in prices])
     job = SalesforcePush(hub, sf)
-    plan(hub, PRODUCT, desired_products(hub)[0])
+    plan(hub, PRODUCT, desired_products(hub))
     _, desired = desired_prices(hub, job.counts)
     plan(hub, PRICE, desired)
 
