@@ -239,6 +239,26 @@ def test_more_than_200_records_go_in_calls_of_at_most_200(hub, sf, control, stri
     assert sf.count("Product2") == 453 and sf.count("PricebookEntry") == 480
 
 
+def test_records_salesforce_cannot_hold_are_dead_lettered_before_any_call_and_the_rest_go_on(hub, sf, stripe_records):
+    """Input: a tiered Stripe price (no single UnitPrice), a landed product without a name, and the seeded catalog.
+    Expect the price dead-lettered with field unit_amount and the product with field name (reasons kept), neither
+    sent, and the 3 products and 30 prices written as before."""
+    tiered = price_payload(stripe_records["price"][0], stripe_records["product"][0]["id"], 9)
+    tiered.update(billing_scheme="tiered", tiers_mode="graduated", unit_amount=None, unit_amount_decimal=None,
+                  tiers=[{"up_to": 10, "unit_amount": 500, "flat_amount": None},
+                         {"up_to": "inf", "unit_amount": 400, "flat_amount": None}])
+    nameless = {**product_payload(stripe_records["product"][0], 9), "name": None}
+    hub.land_raw("stripe", "price", [(tiered["id"], tiered)])
+    hub.land_raw("stripe", "product", [(nameless["id"], nameless)])
+    counts = push_catalog(hub, sf)
+    assert (counts.planned, counts.failed) == (34, 0)
+    letters = {letter.external_id: letter for letter in hub.dead_letters(SYSTEM)}
+    assert letters[tiered["id"]].field == "unit_amount" and "tiered" in letters[tiered["id"]].reason
+    assert letters[nameless["id"]].field == "name"
+    assert tiered["id"] not in {e["Stripe_Price_Id__c"] for e in entries(sf)}
+    assert products_with(sf, nameless["id"]) == []
+
+
 # ---- crash and rerun ------------------------------------------------------------------------------------------------
 
 
