@@ -25,6 +25,7 @@ STORES = (
     "discount_coupons", "tax_rates",
     "subscriptions", "subscription_items", "payment_methods", "payment_intents", "charges", "refunds",
     "disputes", "balance_transactions", "payouts", "invoice_payments", "webhook_endpoints", "meter_events",
+    "meters",
     "paid_out", "card_tokens", "deleted_customers",
 )
 SCALARS = ("last_payout_day", "last_tick")

@@ -24,6 +24,7 @@ from sandboxes.stripe import (
     api_billing,
     api_catalog,
     api_events,
+    api_meters,
     api_payments,
     billing,
     expand,
@@ -42,7 +43,7 @@ from sandboxes.tls import LocalCA
 
 # Search routes first: /v1/customers/search must not match /v1/customers/{id}.
 ROUTES = [*search.ROUTES, *api.ROUTES, *api_catalog.ROUTES, *api_billing.ROUTES, *api_payments.ROUTES,
-          *api_events.ROUTES]
+          *api_events.ROUTES, *api_meters.ROUTES]
 _FAULT_KINDS = {429: "rate_limit", 401: "expired_token"}
 LARGE_SEED_ACCOUNTS = 1_200  # scale 100 and up
 

@@ -142,6 +142,7 @@ class StripeState:
         self.invoice_payments: Store = {}
         self.webhook_endpoints: Store = {}
         self.meter_events: Store = {}  # by identifier
+        self.meters: Store = {}
         self.paid_out: dict[str, str] = {}  # balance transaction id -> automatic payout id
         self.card_tokens: dict[str, str] = {}  # payment method id -> the test token it came from
         self.last_payout_day: int | None = None

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import stripe
 
-from connectors.stripe import StripeConnector
+from connectors.stripe import StripeConnector, http_client_trusting
 from connectors.stripe_usage_sync import ENTITY, SYSTEM, UsageCounts, plan_usage, push_usage
 from mappings.stripe import customer_from_stripe
 from sandboxes.seed import build_seed
@@ -77,6 +78,23 @@ def _in_stripe(sandbox) -> dict[str, dict]:
     return dict(sandbox.state.meter_events)
 
 
+def _usage_by_customer(sandbox, tls, events: list[tuple[str, dict]]) -> tuple[dict[str, int], dict[str, int]]:
+    """(what the internal events add up to per customer, what Stripe's meter event summaries say), the latter
+    read through the SDK from a sum meter on api_calls over the events' whole time range."""
+    client = stripe.StripeClient(sandbox.api_key, base_addresses={"api": sandbox.base_url},
+                                 http_client=http_client_trusting(str(tls.bundle_path)))
+    meter = next(iter(client.v1.billing.meters.list({"status": "active"})), None) or client.v1.billing.meters.create(
+        {"display_name": "API calls", "event_name": "api_calls", "default_aggregation": {"formula": "sum"}})
+    expected: dict[str, int] = {}
+    for _, row in events:
+        expected[row["stripe_customer_id"]] = expected.get(row["stripe_customer_id"], 0) + int(row["quantity"])
+    now = int(datetime.now(UTC).timestamp()) // 60 * 60
+    reported = {customer: sum(summary.aggregated_value for summary in client.v1.billing.meters.event_summaries.list(
+        meter.id, {"customer": customer, "start_time": now - 36 * 86_400, "end_time": now + 3600}))
+        for customer in expected}
+    return expected, reported
+
+
 def _posts(control, status: int | None = None) -> int:
     """Meter event creates the sandbox received (with `status`: only those it answered so; the sandbox holds
     Stripe's 25 req/s test-mode limit, so eight workers without a client-side limiter meet a 429 now and then)."""
@@ -85,7 +103,7 @@ def _posts(control, status: int | None = None) -> int:
                and (status is None or entry["status"] == status))
 
 
-def test_each_usage_event_lands_once_and_a_second_run_sends_nothing(hub, connector, sandbox, control):
+def test_each_usage_event_lands_once_and_a_second_run_sends_nothing(hub, connector, sandbox, control, tls):
     """Input: 30 landed usage events over the 12 seeded customers; push, then push again."""
     events = _good_events(30)
     _land(hub, events)
@@ -107,6 +125,8 @@ def test_each_usage_event_lands_once_and_a_second_run_sends_nothing(hub, connect
     assert (second.planned, second.sent, second.adopted) == (0, 0, 0)
     assert _posts(control) == posts  # nothing sent again
     assert len(_in_stripe(sandbox)) == 30
+    expected, reported = _usage_by_customer(sandbox, tls, events)
+    assert reported == expected  # what Stripe will bill each customer for
 
 
 def _crash_after_stripe_accepted(hub: Hub, connector: StripeConnector) -> None:
@@ -160,7 +180,7 @@ def test_a_row_whose_earlier_send_is_past_stripes_dedupe_window_is_held_not_rese
     assert len(_in_stripe(sandbox)) == 3
 
 
-def test_under_the_flaky_profile_every_event_lands_exactly_once(hub, connector, sandbox, control):
+def test_under_the_flaky_profile_every_event_lands_exactly_once(hub, connector, sandbox, control, tls):
     """Input: 60 events pushed while `flaky` (seeded) answers 5xx, drops connections after committing and
     truncates bodies; runs repeat (as the schedule would) until no row is left failed."""
     events = _good_events(60)
@@ -176,6 +196,8 @@ def test_under_the_flaky_profile_every_event_lands_exactly_once(hub, connector, 
     assert sorted(_in_stripe(sandbox)) == sorted(event_id for event_id, _ in events)
     assert sum(run.sent + run.adopted for run in runs) == 60
     assert hub.outbox_counts() == {"pending": 0, "done": 60, "failed": 0}
+    expected, reported = _usage_by_customer(sandbox, tls, events)
+    assert reported == expected
 
 
 def test_bad_events_are_dead_lettered_with_their_reason_and_the_rest_land(hub, connector, sandbox, control):
