@@ -95,7 +95,12 @@ def _is_expired_token(error: AuthorizationException) -> bool:
 
 
 def _is_throttled(error: BaseException) -> bool:
-    return isinstance(error, QuickbooksException) and error.error_code == THROTTLED_CODE
+    if not isinstance(error, QuickbooksException):
+        return False
+    # QuickBooks answers a throttled call in XML whatever the Accept header says, which the SDK reports as an
+    # unreadable JSON answer (code 10000) quoting the body; only a parsed JSON Fault carries 3001 itself.
+    return error.error_code == THROTTLED_CODE or (error.error_code == 10000 and "ThrottleExceeded" in
+                                                  str(error.message))
 
 
 def _is_retryable(error: BaseException) -> bool:

@@ -7,6 +7,7 @@ with the HTTP status QuickBooks uses (400 for validation, 401 for authentication
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape, quoteattr
 
 
 @dataclass
@@ -18,12 +19,25 @@ class Fault(Exception):
     fault_type: str = "ValidationFault"
     status: int = 400
     headers: dict[str, str] = field(default_factory=dict)
+    xml: bool = False  # answered as an XML IntuitResponse whatever the client asked for (throttling does)
 
     def body(self, time: str) -> dict:
         error = {"Message": self.message, "Detail": self.detail, "code": self.code}
         if self.element is not None:
             error["element"] = self.element
         return {"Fault": {"Error": [error], "type": self.fault_type}, "time": time}
+
+    def xml_body(self, time: str) -> bytes:
+        """The XML IntuitResponse, as QuickBooks sends a throttled answer even to `Accept: application/json`
+        (python-quickbooks#43, QuickBooks-V3-PHP-SDK#54 quote it)."""
+        text = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                f'<IntuitResponse time={quoteattr(time)} xmlns="http://schema.intuit.com/finance/v3">\n'
+                f'    <Fault type={quoteattr(self.fault_type)}>\n'
+                f'        <Error code={quoteattr(self.code)}>\n'
+                f'            <Message>{escape(self.message)}</Message>\n'
+                f'            <Detail>{escape(self.detail)}</Detail>\n'
+                '        </Error>\n    </Fault>\n</IntuitResponse>')
+        return text.encode("utf-8")
 
     @property
     def from_gateway(self) -> bool:
@@ -63,9 +77,10 @@ def throttled() -> Fault:
     return Fault(
         code="3001",
         message="message=ThrottleExceeded; errorCode=003001; statusCode=429",
-        detail="The request limit was reached.",
+        detail="The request limit was reached.  Try again later",  # two spaces, as QuickBooks writes it
         fault_type="SERVICE",
         status=429,
+        xml=True,
     )
 
 

@@ -118,6 +118,9 @@ class QuickBooksSandbox(ServedSandbox):
 
     def _fault_response(self, fault: Fault) -> Response:
         now = self.now()
+        if fault.xml:
+            headers = {**fault.headers, "Content-Type": "application/xml", "intuit_tid": self._next_tid()}
+            return Response(fault.status, fault.xml_body(format_response_time(now)), headers)
         body = fault.gateway_body(int(now.timestamp() * 1000)) if fault.from_gateway else fault.body(
             format_response_time(now))
         return Response.json(body, fault.status, {**fault.headers, "intuit_tid": self._next_tid()})

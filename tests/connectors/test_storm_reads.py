@@ -12,6 +12,7 @@ from connectors.rate_limit import account_key, limiter_for, stripe_rates_name
 from connectors.stripe import StripeConnector
 from sandboxes.faults import FaultProfile
 from sandboxes.runner import start_sandboxes
+from tests.connectors.sandbox_clients import quickbooks_connector
 
 TEST_MODE = [Rate(25, Duration.SECOND)]
 # Storms far denser than the `storm` profile's, so a read of a few seconds meets several of them.
@@ -66,3 +67,22 @@ def test_concurrent_windows_read_everything_through_storms_with_retry_after(tmp_
 def test_the_sequential_pager_reads_everything_through_storms_without_retry_after(tmp_path):
     """Input: 480 customers paged 10 at a time through the same storms, with bare 429s (no Retry-After)."""
     _assert_read_whole_and_slowed(_read_through(tmp_path, BARE, windows=False))
+
+
+QUICKBOOKS_RATES = [Rate(10, Duration.SECOND), Rate(500, Duration.MINUTE)]
+
+
+def test_quickbooks_outlasts_xml_429s_beyond_the_attempts_a_failure_gets_and_slows_the_realm(qb, qb_sandbox, tls,
+                                                                                          qb_control, tmp_path):
+    """Input: six 429s in a row, in the XML body QuickBooks throttles with (which the SDK reports as an unreadable
+    JSON answer, code 10000), before one read by a connector allowed 4 attempts for failures -> the read
+    succeeds on the throttling budget, the six 429s are counted and the realm's pace was cut."""
+    connector = quickbooks_connector(qb_sandbox, tls, max_attempts=4,
+                                     rate_limits=QUICKBOOKS_RATES, rate_limit_dir=str(tmp_path))
+    qb_control.post("/_sandbox/faults", json={"status": 429, "times": 6}).raise_for_status()
+    assert connector.service_item_ref()["name"] == "Services"
+    assert connector.response_stats.as_metadata()["http_throttled"] == 6
+    creds = qb_sandbox.credentials()
+    account = account_key("quickbooks", creds["QUICKBOOKS_BASE_URL"], creds["QUICKBOOKS_REALM_ID"])
+    pace = limiter_for("quickbooks", account, str(tmp_path), QUICKBOOKS_RATES).pace.report()
+    assert pace["cuts"] >= 1 and pace["lowest_rate"] <= pace["ceiling"] / 2

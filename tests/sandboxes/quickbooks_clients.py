@@ -8,6 +8,7 @@ import threading
 import time
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.etree import ElementTree
 
 import httpx
 
@@ -43,7 +44,20 @@ def body(response: httpx.Response) -> dict:
     return json.loads(response.text, parse_float=Decimal)
 
 
+def xml_fault(response: httpx.Response) -> dict[str, str]:
+    """The Error of an XML IntuitResponse (QuickBooks answers throttling so): code, type, Message, Detail."""
+    namespace = {"q": "http://schema.intuit.com/finance/v3"}
+    root = ElementTree.fromstring(response.text)
+    fault = root.find("q:Fault", namespace)
+    error = fault.find("q:Error", namespace)
+    return {"code": error.get("code"), "type": fault.get("type"), "time": root.get("time"),
+            "Message": error.findtext("q:Message", namespaces=namespace),
+            "Detail": error.findtext("q:Detail", namespaces=namespace)}
+
+
 def fault_code(response: httpx.Response) -> str:
+    if response.text.startswith("<?xml"):
+        return xml_fault(response)["code"]
     answer = body(response)
     if "fault" in answer:  # 401/403: the API gateway's lower-case envelope
         return answer["fault"]["error"][0]["code"]

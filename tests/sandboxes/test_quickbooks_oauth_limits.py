@@ -17,7 +17,7 @@ from sandboxes.http import Request
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.quickbooks.server import FAULT_KINDS
 from sandboxes.seed import build_seed
-from tests.sandboxes.quickbooks_clients import body, fault_code
+from tests.sandboxes.quickbooks_clients import body, fault_code, xml_fault
 
 
 @pytest.fixture
@@ -110,9 +110,12 @@ def test_throttle_per_second_and_per_minute(qb_api, qb_http):
         statuses = [qb_api.get("/item/1").status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         throttled = qb_api.get("/item/1")
-        error = body(throttled)["Fault"]["Error"][0]
-        assert (error["code"], error["Message"]) == ("3001", "message=ThrottleExceeded; errorCode=003001; "
-                                                             "statusCode=429")
+        # In XML, though the client asked for JSON, as QuickBooks answers throttling.
+        assert throttled.headers["content-type"] == "application/xml"
+        error = xml_fault(throttled)
+        assert (error["code"], error["type"], error["Message"]) == (
+            "3001", "SERVICE", "message=ThrottleExceeded; errorCode=003001; statusCode=429")
+        assert error["Detail"] == "The request limit was reached.  Try again later"
         qb_http.post("/_sandbox/clock", json={"advance_seconds": 2})
         assert [qb_api.get("/item/1").status_code for _ in range(3)] == [200, 200, 429]  # 5 per minute reached
         qb_http.post("/_sandbox/clock", json={"advance_seconds": 60})
@@ -133,16 +136,20 @@ def test_clock_reads_and_advances(qb_http):
 @pytest.mark.parametrize("kind", FAULT_KINDS)
 def test_fault_response_kinds(qb_sandbox, kind):
     """Input: fault_response(kind) for rate_limit, server_error, expired_token -> QuickBooks' status, a Fault body
-    with its code, and an intuit_tid header."""
+    (XML for the 429) with its code, and an intuit_tid header."""
     request = Request("GET", f"/v3/company/{qb_sandbox.realm_id}/item/1", {}, {}, b"")
     response = qb_sandbox.fault_response(kind, request)
     expected = {"rate_limit": (429, "3001", "SERVICE"), "server_error": (500, "10000", "SystemFault"),
                 "expired_token": (401, "3200", "AUTHENTICATION")}[kind]
-    fault = json.loads(response.body)
-    envelope = fault.get("Fault") or fault["fault"]  # 401s come in the gateway's lower-case envelope
-    errors = envelope.get("Error") or envelope["error"]
-    assert (response.status, errors[0]["code"], envelope["type"]) == expected
-    assert "time" in fault and response.headers["intuit_tid"]
+    if kind == "rate_limit":  # throttling is answered in XML, as QuickBooks does
+        fault = xml_fault(httpx.Response(response.status, content=response.body))
+        assert (response.status, fault["code"], fault["type"]) == expected
+    else:
+        fault = json.loads(response.body)
+        envelope = fault.get("Fault") or fault["fault"]  # 401s come in the gateway's lower-case envelope
+        errors = envelope.get("Error") or envelope["error"]
+        assert (response.status, errors[0]["code"], envelope["type"]) == expected
+    assert fault["time"] and response.headers["intuit_tid"]
     with pytest.raises(ValueError):
         qb_sandbox.fault_response("meteor", request)
 
