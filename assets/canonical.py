@@ -57,7 +57,9 @@ def _result(counts, mapped: list, rejected: list[str]) -> MaterializeResult:
 def canonical_customers(context: AssetExecutionContext, hub: HubResource):
     store = hub.hub()
     customers, rejected = _map_all(context, store, "stripe", "customer", customer_from_stripe)
-    accounts = [account_from_salesforce(payload) for _, payload in store.raw_payloads("salesforce", "account")]
+    # An Account that cannot be mapped (no Name, an unknown currency) is dead-lettered like any record:
+    # the customers it would have linked stay unlinked and the rest link.
+    accounts, rejected_accounts = _map_all(context, store, "salesforce", "account", account_from_salesforce)
     candidates = [Party(ids={"salesforce": a.salesforce_id, **({"stripe": a.stripe_customer_id}
                                                                  if a.stripe_customer_id else {})})
                   for a in accounts]
@@ -82,7 +84,7 @@ def canonical_customers(context: AssetExecutionContext, hub: HubResource):
     if unlinked:
         context.log.warning(f"{len(unlinked)} customer(s) have no Salesforce account: {', '.join(unlinked[:10])}")
     counts = store.upsert_customers(customers)
-    return _result(counts, customers, rejected)
+    return _result(counts, customers, rejected + rejected_accounts)
 
 
 @asset(
