@@ -4,9 +4,7 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from assets.resources import HubResource, SalesforceResource
-from connectors.salesforce_sync import push_account_billing, push_catalog
-
-EXAMPLES = 10
+from connectors.salesforce_sync import EXAMPLES, push_account_billing, push_catalog
 
 
 def _result(context: AssetExecutionContext, counts, connector, what: str) -> MaterializeResult:
@@ -17,7 +15,8 @@ def _result(context: AssetExecutionContext, counts, connector, what: str) -> Mat
         # A run that ignored a failed write is not a success: fail loudly, rows stay in the outbox.
         raise RuntimeError(f"{counts.failed} Salesforce {what} write(s) failed; they stay in the outbox for the next "
                            "run (dead-lettered after the last attempt)")
-    return MaterializeResult(metadata={**counts.as_metadata(), **connector.response_stats.as_metadata()})
+    return MaterializeResult(metadata={**counts.as_metadata(), "examples": ", ".join(counts.examples) or "none",
+                                       **connector.response_stats.as_metadata()})
 
 
 @asset(

@@ -50,6 +50,7 @@ from store.records import OutboxRow
 
 log = logging.getLogger("concord.sync.salesforce")
 
+EXAMPLES = 10
 Progress = Callable[[str], None]
 Ready = list[tuple[OutboxRow, dict[str, Any]]]  # rows about to be sent, with their bodies
 Rejected = list[tuple[OutboxRow, str]]
@@ -198,6 +199,8 @@ class SalesforcePush:
     def _link_reason(self, target: Target, row: OutboxRow, result: RecordResult) -> str | None:
         """Count the write, and say why the record is linked now (None: no new link)."""
         known = self.links.get(row.entity, {}).get(row.canonical_key)
+        if len(self.counts.examples) < EXAMPLES:
+            self.counts.examples.append(row.canonical_key)
         if result.created:
             self.counts.written += 1
         elif known is None and target.links:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.outbox_keys import idempotency_key
@@ -42,6 +42,7 @@ Desired = dict[str, dict[str, Any]]  # canonical key -> {"record": Salesforce bo
 @dataclass
 class SalesforcePushCounts(PushCounts):
     skipped: int = 0  # no place in Salesforce (a price whose price book slot another price holds)
+    examples: list[str] = field(default_factory=list)  # the first few Stripe ids written, for the run's metadata
 
     def as_metadata(self) -> dict[str, int]:
         return {**super().as_metadata(), "skipped": self.skipped}

@@ -28,13 +28,15 @@ def test_sync_assets_write_the_catalog_and_billing_then_a_second_run_writes_noth
                                                                                      sandboxes):
     """Input: the seeded sandboxes; the Stripe sources and Salesforce accounts, then both sync assets, twice.
     Expect the first run to upsert the 3 products, 30 prices and 1 custom price book (34 rows) and the 12 customers'
-    billing fields, with small metadata (counts and Salesforce's response counts); the second run plans nothing."""
+    billing fields, with small metadata (counts, 10 example ids, Salesforce's response counts); the second run plans
+    nothing."""
     _materialize(dagster_instance, SOURCES)
     first = _metadata(_materialize(dagster_instance, SYNC))
     products, accounts = first["sync/salesforce/products"], first["sync/salesforce/accounts"]
     assert (products["planned"], products["failed"], products["waiting"]) == (34, 0, 0)
     assert (accounts["planned"], accounts["updated"], accounts["failed"]) == (12, 12, 0)
     assert products["http_non_success"] == 0 and len(products) < 20
+    assert len(accounts["examples"].split(", ")) == 10 and accounts["examples"].startswith("cus_")
     again = _metadata(_materialize(dagster_instance, SYNC))
     assert again["sync/salesforce/products"]["planned"] == 0 and again["sync/salesforce/accounts"]["planned"] == 0
     assert again["sync/salesforce/accounts"]["http_requests"] == 0
