@@ -5,7 +5,7 @@ without calling the vendor again. QuickBooks is read after Concord's writes to i
 is what reconciliation compares against. Stripe's assets are in assets/stripe_sources.py.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
@@ -28,7 +28,7 @@ SALESFORCE_ACCOUNT_STREAM = "salesforce.account"
                    "(queryAll on SystemModstamp and Id, getDeleted for hard deletes).")
 def salesforce_accounts(context: AssetExecutionContext, hub: HubResource, salesforce: SalesforceResource):
     connector = salesforce.connector()
-    metadata = land_salesforce_changes(context.log.warning, hub.hub(), connector, "Account", "account",
+    metadata = land_salesforce_changes(context, hub.hub(), connector, "Account", "account",
                                        SALESFORCE_ACCOUNT_STREAM)
     return MaterializeResult(metadata={**connector.response_stats.as_metadata(), **metadata})
 
@@ -38,17 +38,31 @@ def _quickbooks_check(qb_entity: str) -> Callable[[dict], Problem | None]:
 
 
 def _read_quickbooks(context, store, connector, qb_entity: str, entity: str, stream: str):
+    """(since, gap, feed, changes): an incremental read's changes as a list (a gap shows only once it is read),
+    a full read's as a stream, landed as it arrives."""
     since, gap = store.get_cursor(stream), False
-    try:
-        feed = quickbooks_changes.read_changes(connector, qb_entity, since)
-        changes = list(feed)
-    except CursorGap as exc:
-        context.log.warning(f"{exc}: this run reads every {qb_entity} again and flags it for reconciliation")
-        store.flag_for_reconciliation("quickbooks", entity, "cursor_gap")
-        gap, since = True, None
-        feed = quickbooks_changes.read_changes(connector, qb_entity, None)
-        changes = list(feed)
-    return since, gap, feed, changes
+    if since is not None:
+        try:
+            feed = quickbooks_changes.read_changes(connector, qb_entity, since)
+            return since, gap, feed, list(feed)
+        except CursorGap as exc:
+            context.log.warning(f"{exc}: this run reads every {qb_entity} again and flags it for reconciliation")
+            store.flag_for_reconciliation("quickbooks", entity, "cursor_gap")
+            gap = True
+    feed = quickbooks_changes.read_changes(connector, qb_entity, None)
+    return None, gap, feed, feed
+
+
+def _split(changes, gone: list[str], tally: dict) -> Iterator[dict]:
+    """The live records of `changes` as they come; deletions go to `gone`, and `tally` counts and keeps examples."""
+    for change in changes:
+        if change.deleted:
+            gone.append(change.record["Id"])
+            continue
+        tally["read"] += 1
+        if len(tally["examples"]) < EXAMPLES:
+            tally["examples"].append(str(change.record.get("Id")))
+        yield change.record
 
 
 def _refresh_customers_of(context, store, connector, invoices: list[dict], gone: list[str]) -> int:
@@ -74,18 +88,22 @@ def _land_quickbooks(context, hub_resource: HubResource, quickbooks: QuickBooksR
     connector = quickbooks.connector(token_store=store)
     stream = f"quickbooks.{entity}"
     since, gap, feed, changes = _read_quickbooks(context, store, connector, qb_entity, entity, stream)
-    live = [change.record for change in changes if not change.deleted]
-    gone = [change.record["Id"] for change in changes if change.deleted]
+    gone: list[str] = []
+    tally: dict = {"read": 0, "examples": []}
+    live = _split(changes, gone, tally)
     refreshed = 0
     if entity == "invoice" and since is not None:
-        refreshed = _refresh_customers_of(context, store, connector, live, gone)  # before the tombstones land
+        live = list(live)  # an incremental read is small, and the customers are re-read before its tombstones land
+        refreshed = _refresh_customers_of(context, store, connector, live, gone)
+    # `gone` fills as the stream is read; land_validated takes it (and the cursor) only after the last record.
     counts, rejected = land_validated(context, store, "quickbooks", entity, live, _quickbooks_check(qb_entity),
-                                      deleted=gone, stream=stream, cursor=feed.cursor if feed.complete else None,
+                                      deleted=gone, stream=stream,
+                                      cursor=lambda: feed.cursor if feed.complete else None,
                                       complete=since is None, id_field="Id")
-    ids = [str(record.get("Id")) for record in live] + gone
+    ids = tally["examples"] + gone
     return MaterializeResult(metadata={
         **connector.response_stats.as_metadata(), "mode": "full" if since is None else "incremental",
-        "cursor_gap": gap, "read": len(live), "tombstones": len(gone), "inserted": counts.inserted,
+        "cursor_gap": gap, "read": tally["read"], "tombstones": len(gone), "inserted": counts.inserted,
         "updated": counts.updated, "unchanged": counts.unchanged, "deleted": counts.deleted,
         "total": counts.inserted + counts.updated + counts.unchanged, "customers_re_read": refreshed,
         "dead_lettered": len(rejected), "examples": ", ".join(ids[:EXAMPLES]) or "none",

@@ -11,6 +11,7 @@ and the sandbox's request log.
 from __future__ import annotations
 
 import ssl
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -103,11 +104,15 @@ def plant_account(control: httpx.Client, name: str | None, stages: list[str], cu
     return account_id
 
 
+# What landing needs of a Dagster context: a run id for dead letters and a log.
+_CONTEXT = SimpleNamespace(run_id=None, log=SimpleNamespace(warning=print, info=print))
+
+
 def land_salesforce(hub: Hub, crm: SalesforceConnector) -> None:
     """What the two Salesforce source assets do: Accounts and Opportunities, incrementally after the first read."""
     for sobject, entity, stream in (("Account", "account", "salesforce.account"),
                                     ("Opportunity", "opportunity", OPPORTUNITY_STREAM)):
-        land_salesforce_changes(print, hub, crm, sobject, entity, stream)
+        land_salesforce_changes(_CONTEXT, hub, crm, sobject, entity, stream)
 
 
 def customers_of(stripe_api: StripeConnector, account_id: str) -> list[dict]:
