@@ -2,9 +2,10 @@
 
 Desired records are built from the Stripe records landed in the hub (and the Salesforce Accounts landed
 there, for their ids and currencies) with the mappings. A record is planned when its content hash differs
-from the hash of what Concord last wrote for it (the newest done outbox row): an unchanged record is never
-sent again. The row's idempotency key is derived from the record's key and both hashes, so two planners
-(or a rerun after a crash) store one row, and a value that goes A -> B -> A still gets its third write.
+from the hash of what Concord last wrote for it (the newest done outbox row), or is about to write (the newest
+pending one): an unchanged record is never sent again. The row's idempotency key is derived from the record's
+key and both hashes, so two planners (or a rerun after a crash) store one row, and a value that goes
+A -> B -> A still gets its third write.
 
 A record that cannot be mapped goes to the dead letters with its reason and field; the rest go on.
 """
@@ -140,13 +141,16 @@ def desired_billing(hub: Hub, counts: SalesforcePushCounts) -> Desired:
 
 
 def plan(hub: Hub, entity: str, desired: Desired) -> int:
-    """Store an upsert row for every desired record that differs from what Concord last wrote; returns how
-    many rows are new."""
-    written = hub.latest_done_payloads(SYSTEM, entity)
+    """Store an upsert row for every desired record that differs from what Concord last wrote, or is about to
+    write (its newest pending row: a record that changed back to what Salesforce has while a change waited must
+    get a row that puts it back); returns how many rows are new."""
+    bases = {key: payload.get("hash", "") for key, payload in hub.latest_done_payloads(SYSTEM, entity).items()}
+    for row in sorted(hub.pending(SYSTEM, entity), key=lambda row: row.id):
+        bases[row.canonical_key] = row.payload.get("hash", "")
     rows = []
     for key, payload in desired.items():
         digest = content_hash(payload)
-        base = (written.get(key) or {}).get("hash", "")
+        base = bases.get(key, "")
         if base == digest:
             continue
         row_key = idempotency_key(entity, "upsert", f"{key}:{base[:12]}:{digest[:12]}")

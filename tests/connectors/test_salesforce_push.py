@@ -195,6 +195,26 @@ def test_a_changed_price_is_sent_again_alone(hub, sf, control, stripe_records):
     assert {e["Stripe_Price_Id__c"]: e["IsActive"] for e in entries(sf)}[price["id"]] is True
 
 
+def test_a_change_reverted_while_its_write_waits_for_a_retry_puts_the_first_value_back(hub, sf, control,
+                                                                                     stripe_records):
+    """Input: the catalog pushed; a yearly price archived in Stripe while its PricebookEntry is locked in Salesforce
+    (the write fails, the row waits for a retry); then the price unarchived in Stripe before the retry. Expect the
+    next push to plan a row back to active and send only that one (the archived one superseded, never sent again):
+    Salesforce ends with IsActive true and nothing pending."""
+    push_catalog(hub, sf)
+    price = copy.deepcopy(next(p for p in stripe_records["price"] if p["recurring"]["interval"] == "year"))
+    control.post("/_sandbox/lock_rows", json={"ids": [hub.links(PRICE, SYSTEM)[price["id"]]], "times": 2})
+    hub.land_raw("stripe", "price", [(price["id"], {**price, "active": False})])
+    assert push_catalog(hub, sf).failed == 1
+    hub.land_raw("stripe", "price", [(price["id"], price)])
+    start = len(control.get("/_sandbox/requests").json())
+    counts = push_catalog(hub, sf)
+    assert (counts.planned, counts.updated, counts.failed) == (1, 1, 0)
+    assert len(collection_calls(log_since(control, start), "PricebookEntry")) == 1
+    assert {e["Stripe_Price_Id__c"]: e["IsActive"] for e in entries(sf)}[price["id"]] is True
+    assert hub.pending(SYSTEM) == []
+
+
 def test_a_custom_book_price_waits_while_its_standard_price_cannot_be_written(hub, sf, control, stripe_records):
     """Input: a new Stripe product with a monthly and a yearly USD price, while someone has already made a standard
     price for that product in USD by hand (no Stripe id), so Concord's standard entry is refused (DUPLICATE_VALUE).
