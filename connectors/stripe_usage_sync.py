@@ -61,14 +61,12 @@ class UsageCounts:
 
 
 def plan_usage(hub: Hub, counts: UsageCounts, now: datetime, run_id: str | None = None) -> None:
-    """One outbox row per landed usage event that has none yet and that Stripe can take now."""
-    planned = hub.planned_keys(SYSTEM, ENTITY)
+    """One outbox row per landed usage event that has none yet and that Stripe can take now. Only events
+    without a row are read (an anti-join in the hub), so a run costs what is new, not the whole history."""
     known_customers = {customer.stripe_id for customer in hub.customers()}
     lettered = {letter.external_id for letter in hub.dead_letters(SYSTEM, ENTITY)}
     rows, cleared = [], []
-    for event_id, payload in hub.raw_payloads(*SOURCE):
-        if event_id in planned:
-            continue
+    for event_id, payload in hub.unplanned_raw(*SOURCE, SYSTEM, ENTITY):
         verdict = meter_event_for(payload, known_customers, now)
         if isinstance(verdict, Wait):
             counts.waiting += 1

@@ -236,10 +236,11 @@ class Hub:
         with self.transaction() as conn:
             return outbox.outbox_counts(conn)
 
-    def planned_keys(self, system: str, entity: str) -> set[str]:
-        """Canonical keys with an outbox row of this kind (pending, done or failed)."""
+    def unplanned_raw(self, source_system: str, source_entity: str, system: str, entity: str
+                      ) -> list[tuple[str, dict[str, Any]]]:
+        """Landed (external id, payload) of a source stream with no (system, entity) outbox row keyed by the id."""
         with self.transaction() as conn:
-            return outbox.canonical_keys(conn, system, entity)
+            return outbox.unplanned_raw(conn, source_system, source_entity, system, entity)
 
     def give_up(self, outbox_id: int, error: str) -> None:
         """Fail a row for good: the vendor refused it for a reason a resend cannot fix."""

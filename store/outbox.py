@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from store.hashing import to_jsonable
 from store.records import OutboxRow
 from store.redact import redact_text
-from store.schema import outbox
+from store.schema import outbox, raw_records
 from store.timeutil import as_utc, utcnow
 
 DEFAULT_MAX_ATTEMPTS = 5
@@ -168,14 +168,30 @@ def outbox_counts(conn: sa.Connection) -> dict[str, int]:
     return counts
 
 
-def canonical_keys(conn: sa.Connection, system: str, entity: str) -> set[str]:
-    """The canonical keys that have an outbox row of this kind, whatever its status: already planned."""
-    query = sa.select(outbox.c.canonical_key).where(outbox.c.system == system, outbox.c.entity == entity)
-    return set(conn.execute(query).scalars())
-
-
 def give_up(conn: sa.Connection, outbox_id: int, error: str, max_attempts: int) -> None:
     """Fail a row for good (the vendor refused it, and a resend would be refused again): its attempts are
     raised to `max_attempts`, so `pending` no longer offers it."""
     _update(conn, outbox_id, status="failed", last_error=redact_text(error)[:MAX_ERROR_CHARS],
             attempts=sa.case((outbox.c.attempts < max_attempts, max_attempts), else_=outbox.c.attempts))
+
+
+def unplanned_raw(conn: sa.Connection, source_system: str, source_entity: str, system: str, entity: str
+                  ) -> list[tuple[str, dict[str, Any]]]:
+    """The live landed records of one source stream that have no outbox row of (system, entity) keyed by their
+    external id yet, ordered by external id. Keys are compared first and only the new records' payloads are
+    read, so a run costs two key scans plus what is new, not every landed payload. (Not an SQL anti-join: the
+    outbox has no index on canonical_key, and SQLite ran it as a nested loop: a second push over 2,000 sent
+    events took 0.54 s that way.)"""
+    planned = set(conn.execute(sa.select(outbox.c.canonical_key)
+                               .where(outbox.c.system == system, outbox.c.entity == entity)).scalars())
+    live = sa.and_(raw_records.c.system == source_system, raw_records.c.entity == source_entity,
+                   raw_records.c.deleted_at.is_(None))
+    new = [external_id for external_id in conn.execute(sa.select(raw_records.c.external_id).where(live)
+                                                       .order_by(raw_records.c.external_id)).scalars()
+           if external_id not in planned]
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(new), 500):
+        query = sa.select(raw_records.c.external_id, raw_records.c.payload).where(
+            live, raw_records.c.external_id.in_(new[start:start + 500]))
+        found.update({row.external_id: row.payload for row in conn.execute(query)})
+    return [(external_id, found[external_id]) for external_id in new]
