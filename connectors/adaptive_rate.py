@@ -1,11 +1,12 @@
 """An account's adaptive pace under the vendor's ceiling: AIMD after 429s, and the server's Retry-After.
 
 The vendor's published limit stays a pyrate-limiter bucket (connectors.rate_limit); this adds a pace at or
-below it. A 429 halves the pace (at most once a `hold`: the 429s of one overload are one signal, not
-eight) and a Retry-After pauses the whole account until then; each success adds a fifth of the ceiling
-back, so a few good answers bring the account to full speed again (the storms of a real limiter end as
-suddenly as they start, and a slow climb would waste the allowance they leave). Concurrent windows of one
-account thus stop hammering a server that is refusing them, and never exceed the published limit.
+below it. A 429 with a Retry-After pauses every thread of the account until then, exactly; a bare 429 (as
+Stripe and QuickBooks send them) halves the pace, at most once a `hold` (the 429s of one overload are one
+signal, not eight). Each success adds a fifth of the ceiling back, so a few good answers bring the account
+to full speed again: a real limiter's storms end as suddenly as they start, and a slow climb would waste
+the allowance they leave (bench_connectors' storm case measured both). Concurrent windows of one account
+thus stop hammering a server that is refusing them, and never exceed the published limit.
 
 The arithmetic is pure (`Aimd` over a `Pace`); `SharedPace` keeps the pace in memory for the threads
 of a process, or in a small file under a file lock, so the processes of one run share it as they share
@@ -36,6 +37,7 @@ class Pace:
     last_cut: float = -1e18  # when the rate was last cut
     cuts: int = 0
     lowest: float = 0.0  # the lowest rate reached (for reports and tests)
+    pauses: int = 0  # Retry-After pauses
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,15 @@ class Aimd:
         return Pace(rate=self.ceiling, lowest=self.ceiling)
 
     def throttled(self, pace: Pace, now: float, retry_after: float | None = None) -> Pace:
-        if now - pace.last_cut >= self.hold:
-            rate = max(self.floor, pace.rate * self.cut)
-            pace = replace(pace, rate=rate, last_cut=now, cuts=pace.cuts + 1, lowest=min(pace.lowest, rate))
-        if retry_after is not None and retry_after > 0:
-            pace = replace(pace, pause_until=max(pace.pause_until, now + min(retry_after, MAX_PAUSE_S)))
-        return pace
+        """A 429: with the server's Retry-After, the account waits exactly that (its rate unchanged: a cut on top
+        would be a wait the server did not ask for); without one, the rate is cut."""
+        if retry_after is not None:
+            until = now + min(max(0.0, retry_after), MAX_PAUSE_S)
+            return replace(pace, pause_until=max(pace.pause_until, until), pauses=pace.pauses + 1)
+        if now - pace.last_cut < self.hold:
+            return pace
+        rate = max(self.floor, pace.rate * self.cut)
+        return replace(pace, rate=rate, last_cut=now, cuts=pace.cuts + 1, lowest=min(pace.lowest, rate))
 
     def succeeded(self, pace: Pace) -> Pace:
         if pace.rate >= self.ceiling:
@@ -77,7 +82,7 @@ class Aimd:
         return replace(pace, next_at=start + 1 / pace.rate), start - now
 
 
-_PACE = struct.Struct("<5dq")  # rate, next_at, pause_until, last_cut, lowest, cuts
+_PACE = struct.Struct("<5dqq")  # rate, next_at, pause_until, last_cut, lowest, cuts, pauses
 
 
 class SharedPace:
@@ -96,16 +101,16 @@ class SharedPace:
         if self._path is None:
             return self._pace
         try:
-            rate, next_at, pause_until, last_cut, lowest, cuts = _PACE.unpack(self._path.read_bytes())
+            rate, next_at, pause_until, last_cut, lowest, cuts, pauses = _PACE.unpack(self._path.read_bytes())
         except (FileNotFoundError, struct.error):
             return self.aimd.start()
-        return Pace(rate, next_at, pause_until, last_cut, cuts, lowest)
+        return Pace(rate, next_at, pause_until, last_cut, cuts, lowest, pauses)
 
     def _store(self, pace: Pace) -> None:
         self._pace = pace
         if self._path is not None:
             self._path.write_bytes(_PACE.pack(pace.rate, pace.next_at, pace.pause_until, pace.last_cut,
-                                              pace.lowest, pace.cuts))
+                                              pace.lowest, pace.cuts, pace.pauses))
 
     def _update(self, change: Callable[[Pace], tuple[Pace, T]]) -> T:
         with self._threads:
@@ -139,6 +144,7 @@ class SharedPace:
         self._update(lambda pace: (self.aimd.succeeded(pace), 0.0))
 
     def report(self) -> dict[str, float]:
-        """The pace now, the lowest it went and how often a 429 cut it."""
+        """The pace now, the lowest it went, how often a bare 429 cut it and a Retry-After paused it."""
         pace = self._update(lambda pace: (pace, pace))
-        return {"rate": pace.rate, "ceiling": self.aimd.ceiling, "lowest_rate": pace.lowest, "cuts": pace.cuts}
+        return {"rate": pace.rate, "ceiling": self.aimd.ceiling, "lowest_rate": pace.lowest, "cuts": pace.cuts,
+                "pauses": pace.pauses}

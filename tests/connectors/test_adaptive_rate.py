@@ -31,17 +31,30 @@ def test_successes_recover_the_rate_gradually_up_to_the_ceiling_and_no_further()
     assert rates == [11.25, 16.25, 21.25, 25.0, 25.0, 25.0]
 
 
-def test_reserve_spaces_sends_at_the_lowered_rate_and_waits_out_retry_after():
-    """Input: at the ceiling (no spacing: the vendor's bucket paces); then a 429 with Retry-After 2 at t=100
-    -> every thread waits until t=102, then sends 1/12.5 s apart."""
+def test_reserve_spaces_sends_at_the_lowered_rate():
+    """Input: at the ceiling (no spacing: the vendor's bucket paces); then a bare 429 at t=100 and three sends
+    asked for at once -> 1/12.5 s apart."""
     pace, wait = AIMD.reserve(AIMD.start(), now=100.0)
     assert wait == 0.0
-    pace = AIMD.throttled(pace, now=100.0, retry_after=2.0)
+    pace = AIMD.throttled(pace, now=100.0)
+    waits = []
+    for _ in range(3):
+        pace, wait = AIMD.reserve(pace, now=100.0)
+        waits.append(round(wait, 6))
+    assert waits == [0.0, 0.08, 0.16]
+
+
+def test_a_retry_after_pauses_the_whole_account_exactly_and_cuts_nothing():
+    """Input: a 429 with Retry-After 2 at t=100; three threads ask to send at t=100.5 -> the first goes at
+    t=102 exactly, the others after it at the unchanged 25/s (no burst on the pause's end); rate not cut."""
+    pace = AIMD.throttled(AIMD.start(), now=100.0, retry_after=2.0)
+    assert (pace.rate, pace.cuts, pace.pauses) == (25.0, 0, 1)
     waits = []
     for _ in range(3):
         pace, wait = AIMD.reserve(pace, now=100.5)
         waits.append(round(wait, 6))
-    assert waits == [1.5, 1.58, 1.66]
+    assert waits == [1.5, 1.54, 1.58]
+    assert AIMD.reserve(pace, now=102.2)[1] == 0.0  # paused no more, at the ceiling: the bucket alone paces
 
 
 def test_an_unreasonable_retry_after_is_capped():
@@ -62,7 +75,7 @@ def test_processes_of_a_run_share_one_pace_through_its_file(tmp_path: Path):
     worker.start()
     worker.join(60)
     assert worker.exitcode == 0
-    assert mine.report() == {"rate": 12.5, "ceiling": 25.0, "lowest_rate": 12.5, "cuts": 1}
+    assert mine.report() == {"rate": 12.5, "ceiling": 25.0, "lowest_rate": 12.5, "cuts": 1, "pauses": 0}
     mine.succeeded()
     assert SharedPace(AIMD, path).report()["rate"] == 17.5
 
