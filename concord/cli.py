@@ -42,17 +42,23 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     with concord_environment(seed=args.seed):
         hub = Hub(os.environ["CONCORD_DATABASE_URL"])
         hub.migrate()
-        done_before = hub.outbox_counts().get("done", 0)
+        done_before = hub.done_by_system()
         say("concord: running job concord_sync")
         result = run_job("concord_sync")
         if not result.success:
             say("sync failed:\n" + failure_summary(result))
             return 1
         counts = hub.outbox_counts()
-        say(f"concord: sync done; {counts.get('done', 0) - done_before} write(s) to QuickBooks this run, "
+        say(f"concord: sync done; writes this run: {_writes_since(done_before, hub.done_by_system())}; "
             f"{counts.get('pending', 0) + counts.get('failed', 0)} waiting in the outbox; "
             f"dead letters {len(hub.dead_letters())}; open mismatches {len(hub.open_mismatches())}")
         return 0
+
+
+def _writes_since(before: dict[str, int], after: dict[str, int]) -> str:
+    """'quickbooks 45, stripe 60' (writes done per target system since `before`), or 'none'."""
+    made = {system: after[system] - before.get(system, 0) for system in sorted(after)}
+    return ", ".join(f"{system} {count}" for system, count in made.items() if count) or "none"
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:

@@ -236,6 +236,11 @@ class Hub:
         with self.transaction() as conn:
             return outbox.outbox_counts(conn)
 
+    def done_by_system(self) -> dict[str, int]:
+        """Writes done per target system."""
+        with self.transaction() as conn:
+            return outbox.done_by_system(conn)
+
     def unplanned_raw(self, source_system: str, source_entity: str, system: str, entity: str
                       ) -> list[tuple[str, dict[str, Any]]]:
         """Landed (external id, payload) of a source stream with no (system, entity) outbox row keyed by the id."""

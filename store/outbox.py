@@ -168,6 +168,13 @@ def outbox_counts(conn: sa.Connection) -> dict[str, int]:
     return counts
 
 
+def done_by_system(conn: sa.Connection) -> dict[str, int]:
+    """Rows done per target system (quickbooks, stripe, salesforce), for the commands' summaries."""
+    rows = conn.execute(sa.select(outbox.c.system, sa.func.count()).where(outbox.c.status == "done")
+                        .group_by(outbox.c.system))
+    return {system: int(count) for system, count in rows.tuples()}
+
+
 def give_up(conn: sa.Connection, outbox_id: int, error: str, max_attempts: int) -> None:
     """Fail a row for good (the vendor refused it, and a resend would be refused again): its attempts are
     raised to `max_attempts`, so `pending` no longer offers it."""

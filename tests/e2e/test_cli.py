@@ -43,7 +43,8 @@ def test_second_concord_sync_writes_nothing(cli_env, sandboxes, tmp_path):
     second = _run(["sync"], cli_env, tmp_path)
     assert second.returncode == 0, second.stderr
     assert _writes(sandboxes) == writes
-    assert "0 write(s) to QuickBooks this run" in second.stderr
+    assert "writes this run: none;" in second.stderr  # no system got a write
+    assert "quickbooks " in first.stderr.split("writes this run: ")[1].split(";")[0]
     assert "started its embedded sandbox" not in first.stderr  # credentials were given: no sandbox
 
 

@@ -3,7 +3,7 @@ PostgreSQL): first read in chunks, then only what changed, bad rows dead-lettere
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -54,7 +54,7 @@ def test_first_read_lands_every_row_then_only_changes(db_url, internal_url, monk
         conn.execute(sa.text("INSERT INTO usage_events (id, stripe_customer_id, event_name, quantity, occurred_at) "
                              "VALUES (:id, :customer, 'api_calls', 10, :at)"),
                      [{"id": 1000 + n, "customer": SEED.accounts[n].stripe_customer_id,
-                       "at": datetime(2027, 1, 1, 0, 0, n)} for n in range(3)])
+                       "at": _now() + timedelta(seconds=n)} for n in range(3)])
     engine.dispose()
     second = _run(db_url, internal_url)
     assert second.success
@@ -64,6 +64,11 @@ def test_first_read_lands_every_row_then_only_changes(db_url, internal_url, monk
     emails = {external_id: payload["email"] for external_id, payload in hub.raw_payloads("internal", "customers")}
     assert emails["2"] == emails["9"] == "ap@example.com"
     assert _metadata(_run(db_url, internal_url), "usage_events")["rows"] == 0  # nothing new: nothing read
+
+
+def _now() -> datetime:
+    """Now, naive UTC as the sample stores it: later than every sample event (they end an hour before it)."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def test_rows_the_mapping_refuses_are_dead_lettered_and_the_rest_land(db_url, internal_url):
