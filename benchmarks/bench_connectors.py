@@ -249,7 +249,7 @@ def storm(env: dict[str, str], control, window: dict[str, int]) -> None:
     allowed = 25 * STORM_PAGE
     print(f"\n4. 429 storms at Stripe's test-mode limit (25 req/s, {STORM_PAGE} records a page: {allowed} rec/s "
           "allowed); storms about every 4 s, 2 s in which 5 requests/s get through; the rest get 429 with Retry-After "
-          "(`storm`) or without (`storm-bare`, as Stripe answers)")
+          "(`storm`) or without (`storm-bare`: Stripe documents none)")
     widths = (20, 11, 9, 9, 9, 9, 9, 9, 9)
     print(_row("client", "faults", "records", "rec/s", "of limit", "vs calm", "429s", "refused", "failures",
                widths=widths))

@@ -1,10 +1,10 @@
 """An account's adaptive pace under the vendor's ceiling: AIMD after 429s, and the server's Retry-After.
 
 The vendor's published limit stays a pyrate-limiter bucket (connectors.rate_limit); this adds a pace at or
-below it. A 429 with a Retry-After pauses every thread of the account until then, exactly; a bare 429 (as
-Stripe and QuickBooks send them) halves the pace, at most once a `hold` (the 429s of one overload are one
+below it. A 429 with a Retry-After pauses every thread of the account until then, exactly; a bare 429 (Stripe
+and QuickBooks document no Retry-After) halves the pace, at most once a `hold` (the 429s of one overload are one
 signal, not eight). Each success adds a fifth of the ceiling back, so a few good answers bring the account
-to full speed again: a real limiter's storms end as suddenly as they start, and a slow climb would waste
+to full speed again: a token bucket's storms end as suddenly as they start, and a slow climb would waste
 the allowance they leave (bench_connectors' storm case measured both). Concurrent windows of one account
 thus stop hammering a server that is refusing them, and never exceed the published limit.
 

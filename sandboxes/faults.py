@@ -66,7 +66,7 @@ PROFILES: dict[str, FaultProfile] = {
         FaultProfile("storm", "429 storms in time: about every 4 s, 2 s in which 5 requests a second get through; "
                      "the rest get the vendor's 429 with Retry-After",
                      storm_gap_s=4.0, storm_s=2.0, storm_rate=5.0, retry_after=True),
-        FaultProfile("storm-bare", "the same storms with bare 429s, no Retry-After (as Stripe and QuickBooks answer)",
+        FaultProfile("storm-bare", "the same storms, bare 429s (Stripe and QuickBooks document no Retry-After)",
                      storm_gap_s=4.0, storm_s=2.0, storm_rate=5.0),
         FaultProfile("flaky", "5xx, dropped connections after committed writes and truncated bodies",
                      server_error=0.05, drop_after_commit=0.05, truncated_body=0.03),
