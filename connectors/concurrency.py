@@ -7,8 +7,8 @@ in a queue, and threads contending for the interpreter cost CPU on top. The righ
 in advance, so it is measured, after the gradient limit of Netflix's `concurrency-limits` library:
 
 - the best latency seen recently stands for "no queue";
-- while the recent average stays within `tolerance` of it, the limit grows (by a fifth of a request
-  per answer), up to `maximum`;
+- while the recent average stays within `tolerance` of it, the limit grows by one per answer (so it
+  doubles every round trip, as TCP's slow start does), up to `maximum`;
 - when the average rises beyond that, the limit shrinks in proportion, down to `minimum`;
 - an average still three times the best for STALE_ANSWERS answers in a row with two or fewer in flight
   is no longer a queue of ours (two in flight cannot triple the latency): the vendor became slower for
@@ -67,10 +67,14 @@ class AdaptiveConcurrency:
             self._at_floor = self._at_floor + 1 if gradient <= FLOOR and self._limit < 3 else 0
             if self._at_floor >= STALE_ANSWERS:
                 self._best, self._at_floor, gradient = self._average, 0, 1.0
-            gradient = max(FLOOR, min(1.0, gradient))
-            # One request of headroom: against a server that answers one at a time this settles at two
-            # in flight (one served, one queued behind it), where a square-root headroom settled at four.
-            wanted = self._limit * gradient + 1
-            self._limit += self.smoothing * (wanted - self._limit)
+            if gradient >= 1.0:
+                # No queue anywhere: one more per answer, so the limit doubles every round trip (TCP's slow
+                # start) and a read of a few hundred pages reaches its workers in a handful of round trips.
+                self._limit += 1
+            else:
+                # One request of headroom: against a server that answers one at a time this settles at two
+                # in flight (one served, one queued behind it), where a square-root headroom settled at four.
+                wanted = self._limit * max(FLOOR, gradient) + 1
+                self._limit += self.smoothing * (wanted - self._limit)
             self._limit = max(float(self.minimum), min(float(self.maximum), self._limit))
             self.peak = max(self.peak, int(self._limit))

@@ -41,6 +41,8 @@ def test_a_distant_vendor_gets_every_worker():
     controller = AdaptiveConcurrency(initial=2, maximum=32)
     limits = _distant_vendor(controller, 0.150, 300)
     assert limits[-1] == 32
+    # Quickly: a first sync of 120 pages (12,000 customers) must not spend itself ramping up.
+    assert limits.index(32) < 40
     assert limits == sorted(limits)  # it only ever grew
     assert controller.peak == 32
 
