@@ -10,14 +10,17 @@ run; elsewhere those tests skip with one line saying how to enable them.
 from __future__ import annotations
 
 import os
+import ssl
 import uuid
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
 from sandboxes.quickbooks import QuickBooksSandbox
 from sandboxes.salesforce import SalesforceSandbox
 from sandboxes.seed import build_seed
+from sandboxes.stripe import StripeSandbox
 from sandboxes.tls import create_local_ca
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -106,3 +109,18 @@ def sf_sandbox(seed, tls):
     server.bundle = str(tls.bundle_path)  # what the Salesforce clients trust
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def stripe_sandbox(seed, tls):
+    server = StripeSandbox(seed, tls=tls).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stripe_control(stripe_sandbox, tls):
+    """A client of the Stripe sandbox's control API (and of its vendor paths, unauthenticated)."""
+    with httpx.Client(base_url=stripe_sandbox.base_url,
+                      verify=ssl.create_default_context(cafile=str(tls.bundle_path))) as client:
+        yield client

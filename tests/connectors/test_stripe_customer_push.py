@@ -32,19 +32,11 @@ from connectors.stripe_sync import (
 )
 from sandboxes.salesforce import SalesforceSandbox
 from sandboxes.seed import build_seed
-from sandboxes.stripe import StripeSandbox
 from store.hub import Hub
 
 SEED = build_seed(42)
 DAY = 86_400
 FLAKY_SEED = 1
-
-
-@pytest.fixture(scope="module")
-def stripe_sandbox(tls):
-    server = StripeSandbox(SEED, tls=tls).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

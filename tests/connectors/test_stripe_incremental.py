@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import ssl
-
-import httpx
 import pytest
 
 from connectors.cursors import CursorGap
 from connectors.stripe import StripeConnector
 from connectors.stripe_changes import windows
-from sandboxes.seed import build_seed
-from sandboxes.stripe import StripeSandbox
-
-
-@pytest.fixture(scope="module")
-def sandbox(tls):
-    server = StripeSandbox(build_seed(42), tls=tls).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def control(sandbox, tls):
-    with httpx.Client(base_url=sandbox.base_url,
-                      verify=ssl.create_default_context(cafile=str(tls.bundle_path))) as client:
-        yield client
 
 
 @pytest.fixture
-def stripe_connector(sandbox, tls, control) -> StripeConnector:
-    control.post("/_sandbox/reset").raise_for_status()
-    creds = sandbox.credentials()
+def stripe_connector(stripe_sandbox, tls, stripe_control) -> StripeConnector:
+    stripe_control.post("/_sandbox/reset").raise_for_status()
+    creds = stripe_sandbox.credentials()
     return StripeConnector(creds["STRIPE_API_KEY"], creds["STRIPE_API_BASE"], str(tls.bundle_path))
 
 
@@ -54,19 +35,19 @@ def test_first_sync_over_concurrent_windows_has_no_duplicates_or_gaps(stripe_con
     assert sorted(customer["id"] for customer in windowed) == sorted(customer["id"] for customer in everyone)
 
 
-def test_windows_that_hold_everything_are_cut_again_so_idle_threads_share_the_work(stripe_connector, sandbox,
-                                                                                   control):
+def test_windows_that_hold_everything_are_cut_again_so_idle_threads_share_the_work(stripe_connector, stripe_sandbox,
+                                                                                   stripe_control):
     """Input: the seeded customers created within days, read from 2010 (Stripe's epoch) over 4 windows with 4
     threads and pages of 2: nearly everything sits in the last window. Expect more distinct `created` windows
     requested than the 4 first cut (the busy window was split), and every customer exactly once."""
-    control.post("/_sandbox/rate_limit", json={"per_second": None}).raise_for_status()
+    stripe_control.post("/_sandbox/rate_limit", json={"per_second": None}).raise_for_status()
     try:
         everyone = sorted(customer["id"] for customer in stripe_connector.iter_customers())
-        before = len(control.get("/_sandbox/requests").json())
+        before = len(stripe_control.get("/_sandbox/requests").json())
         windowed = stripe_connector.list_customers_in_windows(window_count=4, workers=4, page_size=2)
-        requested = control.get("/_sandbox/requests").json()[before:]
+        requested = stripe_control.get("/_sandbox/requests").json()[before:]
     finally:
-        control.post("/_sandbox/rate_limit", json={"per_second": 25}).raise_for_status()
+        stripe_control.post("/_sandbox/rate_limit", json={"per_second": 25}).raise_for_status()
     ids = [customer["id"] for customer in windowed]
     assert sorted(ids) == everyone and len(ids) == len(set(ids))
     lists = [entry["query"] for entry in requested if entry["path"] == "/v1/customers"]
@@ -74,14 +55,14 @@ def test_windows_that_hold_everything_are_cut_again_so_idle_threads_share_the_wo
     assert len(starts) > 4, lists
 
 
-def test_the_windowed_stream_yields_every_customer_once_and_can_stop_early(stripe_connector, control):
+def test_the_windowed_stream_yields_every_customer_once_and_can_stop_early(stripe_connector, stripe_control):
     """Input: 12 seeded + 30 new customers streamed over 5 windows by 3 threads in pages of 4; then a consumer
     that stops after 5 records. Expect every customer exactly once, and an early stop that returns cleanly."""
     from itertools import islice
 
     from connectors.stripe_entities import BY_NAME
 
-    control.post("/_sandbox/rate_limit", json={"per_second": None}).raise_for_status()
+    stripe_control.post("/_sandbox/rate_limit", json={"per_second": None}).raise_for_status()
     try:
         for number in range(30):
             stripe_connector.create_customer({"name": f"Stream {number}"}, f"stream-{number}")
@@ -90,7 +71,7 @@ def test_the_windowed_stream_yields_every_customer_once_and_can_stop_early(strip
                                                                      page_size=4)]
         first_five = list(islice(stripe_connector.iter_in_windows(BY_NAME["customer"], page_size=4), 5))
     finally:
-        control.post("/_sandbox/rate_limit", json={"per_second": 25}).raise_for_status()
+        stripe_control.post("/_sandbox/rate_limit", json={"per_second": 25}).raise_for_status()
     assert sorted(streamed) == everyone and len(streamed) == len(set(streamed)) == 42
     assert len(first_five) == 5
 
@@ -124,13 +105,13 @@ def test_events_after_the_cursor_are_re_read_and_deletes_become_tombstones(strip
     assert objects[created].record["name"] == "Brand New"
 
 
-def test_event_cursor_older_than_thirty_days_is_a_gap(stripe_connector, control):
+def test_event_cursor_older_than_thirty_days_is_a_gap(stripe_connector, stripe_control):
     """Input: a cursor taken now, then the sandbox clock moved 31 days and a customer created (so Stripe's own
     newest event shows its clock). Expect CursorGap; a fresh cursor reads normally."""
     stripe_connector.create_customer({"name": "Earlier"}, "earlier")
     first = stripe_connector.iter_events(None)
     list(first)
-    control.post("/_sandbox/clock", json={"advance_seconds": 31 * 86_400}).raise_for_status()
+    stripe_control.post("/_sandbox/clock", json={"advance_seconds": 31 * 86_400}).raise_for_status()
     stripe_connector.create_customer({"name": "Later"}, "later")
     with pytest.raises(CursorGap, match="30 days"):
         list(stripe_connector.iter_events(first.cursor))

@@ -10,30 +10,22 @@ import stripe
 
 from connectors.stripe import http_client_trusting
 from sandboxes.seed import build_seed
-from sandboxes.stripe import StripeSandbox
 from sandboxes.stripe.objects import EMBEDDED_LINES
 
 SEED = build_seed(42)
 
 
 @pytest.fixture(scope="module")
-def sandbox(tls):
-    server = StripeSandbox(SEED, tls=tls).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def http(sandbox, tls):
-    with httpx.Client(base_url=sandbox.base_url, verify=ssl.create_default_context(cafile=str(tls.bundle_path)),
-                      headers={"Authorization": f"Bearer {sandbox.api_key}"}) as client:
+def http(stripe_sandbox, tls):
+    with httpx.Client(base_url=stripe_sandbox.base_url, verify=ssl.create_default_context(cafile=str(tls.bundle_path)),
+                      headers={"Authorization": f"Bearer {stripe_sandbox.api_key}"}) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def client(sandbox, tls):
-    return stripe.StripeClient(sandbox.api_key, base_addresses={"api": sandbox.base_url}, max_network_retries=2,
-                               http_client=http_client_trusting(str(tls.bundle_path)))
+def client(stripe_sandbox, tls):
+    return stripe.StripeClient(stripe_sandbox.api_key, base_addresses={"api": stripe_sandbox.base_url},
+                               max_network_retries=2, http_client=http_client_trusting(str(tls.bundle_path)))
 
 
 @pytest.fixture(autouse=True)
@@ -53,11 +45,11 @@ def make_draft(client, customer_id: str, **extra):
 # -- seed and lists --------------------------------------------------------------------------------
 
 
-def test_credentials_name_the_key_and_base(sandbox):
+def test_credentials_name_the_key_and_base(stripe_sandbox):
     """Input: credentials() of a started sandbox; expect an sk_test_ key and the https base URL."""
-    creds = sandbox.credentials()
+    creds = stripe_sandbox.credentials()
     assert creds["STRIPE_API_KEY"].startswith("sk_test_")
-    assert creds["STRIPE_API_BASE"] == sandbox.base_url and sandbox.base_url.startswith("https://127.0.0.1:")
+    assert creds["STRIPE_API_BASE"] == stripe_sandbox.base_url and stripe_sandbox.base_url.startswith("https://127.0.0.1:")
 
 
 def test_seeded_customers_page_newest_first(client):
@@ -201,20 +193,20 @@ def test_many_lines_are_embedded_partially_and_paged_in_full(client):
 # -- auth, errors, headers -------------------------------------------------------------------------
 
 
-def test_bad_or_missing_key_is_401_with_stripe_body(sandbox, http):
+def test_bad_or_missing_key_is_401_with_stripe_body(stripe_sandbox, http):
     """Input: no Authorization header, a wrong Bearer key, and Basic auth; expect 401 bodies and Request-Id."""
     for headers in ({"Authorization": ""}, {"Authorization": "Bearer sk_test_wrong"},
-                    {"Authorization": f"Basic {sandbox.api_key}"}):
+                    {"Authorization": f"Basic {stripe_sandbox.api_key}"}):
         response = http.get("/v1/customers", headers=headers)
         assert response.status_code == 401
         assert response.json()["error"]["type"] == "invalid_request_error"
         assert response.headers["Request-Id"].startswith("req_")
-        assert sandbox.api_key not in response.text
+        assert stripe_sandbox.api_key not in response.text
 
 
-def test_bad_key_surfaces_as_authentication_error(sandbox, tls):
+def test_bad_key_surfaces_as_authentication_error(stripe_sandbox, tls):
     """Input: the SDK with key sk_test_wrong; expect stripe.AuthenticationError (HTTP 401)."""
-    bad = stripe.StripeClient("sk_test_wrong", base_addresses={"api": sandbox.base_url},
+    bad = stripe.StripeClient("sk_test_wrong", base_addresses={"api": stripe_sandbox.base_url},
                               http_client=http_client_trusting(str(tls.bundle_path)))
     with pytest.raises(stripe.AuthenticationError) as caught:
         bad.v1.customers.list()
