@@ -1,23 +1,15 @@
 """Sync assets: push what QuickBooks lacks, through the outbox (see connectors/quickbooks_sync.py)."""
 
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, asset
 
+from assets.push_results import push_result
 from assets.resources import HubResource, QuickBooksResource
 from connectors.quickbooks import MAX_BATCH_ITEMS
 from connectors.quickbooks_sync import push_customers, push_invoices
 
 # QuickBooks batch calls of up to 30 items: one request (and one throttle permit) instead of thirty.
 BATCH_SIZE = MAX_BATCH_ITEMS
-
-
-def _result(context: AssetExecutionContext, counts, connector) -> MaterializeResult:
-    for error in counts.errors[:10]:
-        context.log.error(error)
-    if counts.failed:
-        # A run that ignored a failed write is not a success: fail loudly, rows stay in the outbox.
-        raise RuntimeError(f"{counts.failed} QuickBooks write(s) failed; they stay in the outbox for the next run")
-    return MaterializeResult(metadata={**counts.as_metadata(), **connector.response_stats.as_metadata()})
 
 
 @asset(
@@ -30,8 +22,7 @@ def _result(context: AssetExecutionContext, counts, connector) -> MaterializeRes
 def sync_quickbooks_customers(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
     connector = quickbooks.connector(token_store=hub.hub())
     counts = push_customers(hub.hub(), connector, progress=context.log.info, batch_size=BATCH_SIZE)
-    context.log.info(f"QuickBooks customers: {counts.as_metadata()}")
-    return _result(context, counts, connector)
+    return push_result(context, counts, "QuickBooks customer", **{"": connector.response_stats.as_metadata()})
 
 
 @asset(
@@ -43,5 +34,5 @@ def sync_quickbooks_customers(context: AssetExecutionContext, hub: HubResource, 
 def sync_quickbooks_invoices(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
     connector = quickbooks.connector(token_store=hub.hub())
     counts = push_invoices(hub.hub(), connector, progress=context.log.info, batch_size=BATCH_SIZE)
-    context.log.info(f"QuickBooks invoices and payments: {counts.as_metadata()}")
-    return _result(context, counts, connector)
+    return push_result(context, counts, "QuickBooks invoice and payment",
+                       **{"": connector.response_stats.as_metadata()})

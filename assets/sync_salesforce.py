@@ -3,20 +3,13 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
+from assets.push_results import push_result
 from assets.resources import HubResource, SalesforceResource
-from connectors.salesforce_sync import EXAMPLES, push_account_billing, push_catalog
+from connectors.salesforce_sync import push_account_billing, push_catalog
 
 
 def _result(context: AssetExecutionContext, counts, connector, what: str) -> MaterializeResult:
-    context.log.info(f"Salesforce {what}: {counts.as_metadata()}")
-    for error in counts.errors[:EXAMPLES]:
-        context.log.error(error)
-    if counts.failed:
-        # A run that ignored a failed write is not a success: fail loudly, rows stay in the outbox.
-        raise RuntimeError(f"{counts.failed} Salesforce {what} write(s) failed; they stay in the outbox for the next "
-                           "run (dead-lettered after the last attempt)")
-    return MaterializeResult(metadata={**counts.as_metadata(), "examples": ", ".join(counts.examples) or "none",
-                                       **connector.response_stats.as_metadata()})
+    return push_result(context, counts, f"Salesforce {what}", **{"": connector.response_stats.as_metadata()})
 
 
 @asset(

@@ -6,8 +6,9 @@ then the cross-reference keeps them from being planned again.
 """
 
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, asset
 
+from assets.push_results import push_result
 from assets.resources import HubResource, SalesforceResource, StripeResource
 from connectors.stripe_sync import push
 
@@ -25,12 +26,5 @@ def sync_stripe_customers(context: AssetExecutionContext, hub: HubResource, stri
                           salesforce: SalesforceResource):
     store, connector, crm = hub.hub(), stripe.connector(), salesforce.connector()
     counts = push(store, connector, crm, progress=context.log.info, run_id=context.run_id)
-    context.log.info(f"Stripe customers: {counts.as_metadata()}")
-    for error in counts.errors[:10]:
-        context.log.error(error)
-    if counts.failed:
-        # A run that ignored a failed write is not a success: fail loudly, rows stay in the outbox.
-        raise RuntimeError(f"{counts.failed} Stripe customer write(s) failed; they stay in the outbox for the next run")
-    return MaterializeResult(metadata={**counts.as_metadata(), **connector.response_stats.as_metadata(),
-                                       **{f"salesforce_{key}": value
-                                          for key, value in crm.response_stats.as_metadata().items()}})
+    return push_result(context, counts, "Stripe customer", **{"": connector.response_stats.as_metadata(),
+                                                               "salesforce_": crm.response_stats.as_metadata()})

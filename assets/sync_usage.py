@@ -1,7 +1,8 @@
 """Sync asset: internal usage events become Stripe billing meter events (see connectors/stripe_usage_sync.py)."""
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, asset
 
+from assets.push_results import push_result
 from assets.resources import HubResource, StripeResource
 from connectors.stripe_usage_sync import push_usage
 
@@ -16,10 +17,4 @@ from connectors.stripe_usage_sync import push_usage
 def sync_stripe_usage(context: AssetExecutionContext, hub: HubResource, stripe: StripeResource):
     connector = stripe.connector()
     counts = push_usage(hub.hub(), connector, run_id=context.run_id, progress=context.log.info)
-    context.log.info(f"Stripe meter events: {counts.as_metadata()}")
-    for error in counts.errors[:10]:
-        context.log.error(error)
-    if counts.failed:
-        # A run that ignored a failed write is not a success: fail loudly, rows stay in the outbox.
-        raise RuntimeError(f"{counts.failed} Stripe meter event(s) failed; they stay in the outbox for the next run")
-    return MaterializeResult(metadata={**counts.as_metadata(), **connector.response_stats.as_metadata()})
+    return push_result(context, counts, "Stripe meter event", **{"": connector.response_stats.as_metadata()})
