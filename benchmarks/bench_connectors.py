@@ -63,20 +63,23 @@ def _row(*cells: object, widths=(22, 16, 9, 9, 10, 10, 10, 7)) -> str:
                     for index, (cell, width) in enumerate(zip(cells, widths, strict=False)))
 
 
-def full_pulls(boxes: Sandboxes) -> dict[str, tuple[Measured, int]]:
-    """Case 1; returns each stream's Concord measurement and request count, for case 3's comparison.
+def full_pulls(boxes: Sandboxes, streams: tuple[str, ...] = ()) -> dict[str, tuple[Measured, int]]:
+    """Case 1 (only the streams whose names start with one of `streams`, when given); returns each stream's
+    Concord measurement and request count, for case 3's comparison.
 
-    Where Concord has two ways to read everything, both are shown: the sequential pager (`concord`) and what
-    a first sync uses (`concord windows`: concurrent `created` windows; `concord bulk`: Bulk API 2.0)."""
+    Where Concord has two ways to read everything, both are shown: the sequential pager (`concord pager`, what
+    incremental reads and embedded lists page with) and what a first sync uses (`concord first sync`: Stripe's
+    concurrent `created` windows with the adaptive number in flight, whose peak is printed; `concord bulk`:
+    Salesforce Bulk API 2.0)."""
     env = boxes.env
     soql = format_soql("SELECT {:literal} FROM Account ORDER BY Id", ", ".join(ACCOUNT_FIELDS))
     cases = [
         ("stripe customers", lambda: bare_stripe(env, "/v1/customers"), [
-            ("concord", lambda c: c[0].iter_customers()),
-            ("concord windows", lambda c: c[0].iter_in_windows(BY_NAME["customer"]))]),
+            ("concord pager", lambda c: c[0].iter_customers()),
+            ("concord first sync", lambda c: c[0].iter_in_windows(BY_NAME["customer"]))]),
         ("stripe invoices", lambda: bare_stripe(env, "/v1/invoices"), [
-            ("concord", lambda c: c[0].iter_invoices()),
-            ("concord windows", lambda c: c[0].iter_in_windows(BY_NAME["invoice"]))]),
+            ("concord pager", lambda c: c[0].iter_invoices()),
+            ("concord first sync", lambda c: c[0].iter_in_windows(BY_NAME["invoice"]))]),
         ("salesforce accounts", lambda: bare_salesforce(env, soql), [
             ("concord", lambda c: c[1].iter_accounts()),
             ("concord bulk", lambda c: c[1].changes("Account", None, fields=list(ACCOUNT_FIELDS)))]),
@@ -85,6 +88,7 @@ def full_pulls(boxes: Sandboxes) -> dict[str, tuple[Measured, int]]:
         ("quickbooks invoices", lambda: bare_quickbooks(env, "Invoice"),
          [("concord", lambda c: c[2].iter_invoices())]),
     ]
+    cases = [case for case in cases if not streams or case[0].startswith(streams)]
     print("\n1. full pull (client CPU and memory of this process; sandboxes in another)")
     print(_row("stream", "client", "records", "rec/s", "cpu ms/rec", "peak@10%", "peak MiB", "ratio"))
     results = {}
@@ -92,13 +96,16 @@ def full_pulls(boxes: Sandboxes) -> dict[str, tuple[Measured, int]]:
         # Best of ROUNDS, the clients taking turns, so a noisy moment on a shared machine favours neither.
         timings: dict[str, list[Measured]] = {}
         requests: dict[str, int] = {}
+        peaks: dict[str, list[int]] = {}
         for _ in range(ROUNDS):
             timings.setdefault("bare", []).append(measure(bare_pull))
             for label, pull in variants:
                 connectors = _connectors(env)
                 timings.setdefault(label, []).append(measure(lambda pull=pull, connectors=connectors: pull(connectors)))
-                stats = next(c for c in connectors if c is not None and name.startswith(_system(c))).response_stats
-                requests[label] = stats.as_metadata()["http_requests"]
+                connector = next(c for c in connectors if c is not None and name.startswith(_system(c)))
+                requests[label] = connector.response_stats.as_metadata()["http_requests"]
+                if getattr(connector, "window_concurrency", None) is not None:
+                    peaks.setdefault(label, []).append(connector.window_concurrency.peak)
         bare = _best(timings["bare"])
         print(_row(name, "bare", bare.records, f"{bare.per_second:.0f}", f"{bare.cpu_ms_per_record:.3f}", "", "",
                    "1.00"))
@@ -110,7 +117,8 @@ def full_pulls(boxes: Sandboxes) -> dict[str, tuple[Measured, int]]:
                             for limit in (bare.records // 10, None))
             print(_row(name, label, concord.records, f"{concord.per_second:.0f}",
                        f"{concord.cpu_ms_per_record:.3f}", f"{small.peak_bytes / 2**20:.1f}",
-                       f"{whole.peak_bytes / 2**20:.1f}", f"{concord.per_second / bare.per_second:.2f}"))
+                       f"{whole.peak_bytes / 2**20:.1f}", f"{concord.per_second / bare.per_second:.2f}")
+                  + (f"  peak in flight {max(peaks[label])}" if label in peaks else ""))
     return results
 
 
@@ -212,15 +220,15 @@ def latency_and_storm(boxes: Sandboxes, scale: int) -> None:
             before = _throttled_in_log(control)
             concord = measure(lambda stripe=stripe, workers=workers: stripe.list_customers_in_windows(
                 window["gte"], window["lt"], window_count=workers * 2, workers=workers))
-            rows.append((workers, concord, _throttled_in_log(control) - before))
+            rows.append((workers, concord, _throttled_in_log(control) - before, stripe.window_concurrency.peak))
         print("\n2. 150 ms (+ up to 50 ms) latency per request, Stripe live-mode limit 100 req/s in the sandbox")
         print(_row("client", "", "records", "rec/s", "seconds", "429s", "ratio", widths=(26, 1, 9, 9, 9, 9, 7)))
         print(_row("bare sequential loop", "", bare.records, f"{bare.per_second:.0f}", f"{bare.wall:.1f}", "",
                    "1.00", widths=(26, 1, 9, 9, 9, 9, 7)))
-        for workers, concord, throttled in rows:
+        for workers, concord, throttled, peak in rows:
             print(_row(f"concord, {workers} windows/threads", "", concord.records, f"{concord.per_second:.0f}",
                        f"{concord.wall:.1f}", throttled, f"{concord.per_second / bare.per_second:.2f}",
-                       widths=(26, 1, 9, 9, 9, 9, 7)))
+                       widths=(26, 1, 9, 9, 9, 9, 7)) + f"  peak in flight {peak}")
 
         storm(env, control, window)
 
@@ -282,6 +290,9 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=8334, help="big sandboxes (12 customers per unit)")
     parser.add_argument("--small-scale", type=int, default=1000, help="latency and storm sandboxes")
     parser.add_argument("--only-limits", action="store_true", help="only cases 2 and 4 (latency, 429 storm)")
+    parser.add_argument("--streams", default="", help="only these full pulls (case 1, comma-separated name "
+                                                      "prefixes such as 'stripe' or 'quickbooks invoices'); "
+                                                      "skips cases 2 to 4")
     args = parser.parse_args()
     started = time.perf_counter()
     if args.only_limits:
@@ -293,7 +304,10 @@ def main() -> None:
             added = control.post("/_sandbox/books/from-seed").json()["added"]
         print(f"scale {args.scale}: {12 * args.scale} customers; QuickBooks books filled with {added}; "
               f"sandboxes ready in {time.perf_counter() - started:.1f} s (pid {boxes.process.pid})")
-        full = full_pulls(boxes)
+        streams = tuple(name.strip() for name in args.streams.split(",") if name.strip())
+        full = full_pulls(boxes, streams)
+        if streams:
+            return
         incremental(boxes, full)
     with Sandboxes("stripe", args.small_scale, vendor_limits=True) as boxes:
         latency_and_storm(boxes, args.small_scale)
