@@ -58,9 +58,13 @@ class BulkJobError(RuntimeError):
 
 @dataclass(frozen=True)
 class BulkPolling:
-    """How a job is waited for: first wait, growth factor, longest wait, and the deadline (seconds)."""
+    """How a job is waited for: first wait, growth factor, longest wait, and the deadline (seconds).
 
-    first_wait: float = 0.5
+    The first wait is short and doubles: a small job is often done within a fraction of a second, and half a
+    second of sleep was a seventh of a 100,000-record first sync (bench_connectors); a long job still gets
+    polled only a handful of extra times (0.1, 0.3, 0.7, 1.5 s ...) before the waits reach their cap."""
+
+    first_wait: float = 0.1
     backoff_factor: float = 2.0
     max_wait: float = 30.0
     timeout: float = 3600.0
