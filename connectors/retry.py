@@ -84,8 +84,11 @@ def call_with_retries(
 
     def note(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
-        log.warning("%s failed (attempt %d of %d): %s; retrying", what, state.attempt_number, limit(error),
-                    f"{type(error).__name__}: {error}"[:300])
+        outcome = "was throttled" if throttled is not None and error is not None and throttled(error) else "failed"
+        # One line per retry, whatever the vendor put in its message (QuickBooks quotes a whole XML body).
+        message = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+        log.warning("%s %s (attempt %d of %d): %s; retrying", what, outcome, state.attempt_number, limit(error),
+                    message)
 
     retrying = Retrying(
         stop=stop,

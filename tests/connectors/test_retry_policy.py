@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 
 import pytest
@@ -168,3 +169,26 @@ def test_a_stripe_full_read_outlasts_a_429_storm_with_default_settings(tmp_path)
         injected = injector.injected.get("rate_limit", 0)
     assert sorted(read) == expected and len(read) == 120
     assert injected >= 2 and stormy.response_stats.as_metadata()["http_throttled"] == injected
+
+
+def test_each_retry_logs_one_line_and_says_when_it_was_throttling(caplog):
+    """Input: a call throttled once with a message spanning lines (as QuickBooks quotes its XML body), then
+    failing once with a plain error, then answering; expect two one-line warnings naming each kind."""
+    answers = iter([RuntimeError('throttled:\n<IntuitResponse>\n  <Fault code="3001"/>\n</IntuitResponse>'),
+                    ValueError("server error"), "ok"])
+
+    def operation():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    with caplog.at_level(logging.WARNING, logger="concord.connectors.retry"):
+        assert call_with_retries(operation, lambda error: True, attempts=3, initial_wait=0.001, max_wait=0.002,
+                                 what="QuickBooks query",
+                                 throttled=lambda error: isinstance(error, RuntimeError)) == "ok"
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 2 and all("\n" not in line for line in lines)
+    assert lines[0].startswith("QuickBooks query was throttled (attempt 1 of 20)")
+    assert '<IntuitResponse> <Fault code="3001"/>' in lines[0]
+    assert lines[1].startswith("QuickBooks query failed (attempt 2 of 3)")
