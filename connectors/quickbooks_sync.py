@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from connectors import quickbooks_batch
 from connectors.cursors import id_key
+from connectors.outbox_failures import fail_row
 from connectors.outbox_keys import idempotency_key, new_generation
 from connectors.qbo_query import Filter
 from connectors.quickbooks import MAX_BATCH_ITEMS, QuickBooksConnector
@@ -102,15 +103,7 @@ def plan_invoices(hub: Hub) -> int:
 
 
 def _fail(hub: Hub, counts: PushCounts, row: OutboxRow, error: str, attempt: int) -> None:
-    hub.mark_failed(row.id, error)
-    counts.failed += 1
-    counts.errors.append(f"{row.entity} {row.canonical_key}: {error}")
-    log.error("QuickBooks %s %s for %s failed (attempt %d): %s", row.entity, row.operation, row.canonical_key,
-              attempt, error)
-    if attempt >= hub.max_attempts:
-        hub.dead_letter(SYSTEM, row.entity, row.canonical_key, f"{row.operation} failed {attempt} times: {error}",
-                        row.payload.get("record"))
-        counts.dead_lettered += 1
+    fail_row(hub, counts, row, error, attempt, log=log, vendor="QuickBooks", record=row.payload.get("record"))
 
 
 def _send(hub: Hub, qb: QuickBooksConnector, writes: Sequence[Write], rejected: Sequence[tuple[OutboxRow, str]],

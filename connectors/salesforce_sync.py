@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from connectors.outbox_failures import fail_row
 from connectors.quickbooks_batch import chunks
 from connectors.salesforce import SalesforceConnector
 from connectors.salesforce_collections import MAX_PER_CALL, RecordResult
@@ -157,14 +158,8 @@ class SalesforcePush:
     # ---- sending and recording -----------------------------------------------------------------
 
     def _fail(self, row: OutboxRow, error: str, attempt: int, field: str | None = None) -> None:
-        self.hub.mark_failed(row.id, error)
-        self.counts.failed += 1
-        self.counts.errors.append(f"{row.entity} {row.canonical_key}: {error}")
-        log.error("Salesforce %s upsert for %s failed (attempt %d): %s", row.entity, row.canonical_key, attempt, error)
-        if attempt >= self.hub.max_attempts:
-            self.hub.dead_letter(SYSTEM, row.entity, row.canonical_key, f"upsert failed {attempt} times: {error}",
-                                 row.payload.get("record"), field=field)
-            self.counts.dead_lettered += 1
+        fail_row(self.hub, self.counts, row, error, attempt, log=log, vendor="Salesforce",
+                 record=row.payload.get("record"), field=field)
 
     def send(self, entity: str, ready: Ready, rejected: Rejected) -> dict[int, str]:
         """Count the attempts, send one Collections call per 200, record every outcome. Rows another pusher

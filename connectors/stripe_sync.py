@@ -30,6 +30,7 @@ import requests
 import simple_salesforce
 import stripe
 
+from connectors.outbox_failures import fail_row
 from connectors.outbox_keys import idempotency_key
 from connectors.salesforce import SalesforceConnector, SalesforceQuotaError
 from connectors.stripe import StripeConnector
@@ -173,15 +174,7 @@ def plan(hub: Hub, counts: PushCounts | None = None, run_id: str | None = None) 
 
 
 def _fail(hub: Hub, counts: PushCounts, row: OutboxRow, error: str, attempt: int) -> None:
-    hub.mark_failed(row.id, error)
-    counts.failed += 1
-    counts.errors.append(f"{row.entity} {row.canonical_key}: {error}")
-    log.error("%s %s %s for %s failed (attempt %d): %s", row.system, row.entity, row.operation, row.canonical_key,
-              attempt, error)
-    if attempt >= hub.max_attempts:
-        hub.dead_letter(row.system, row.entity, row.canonical_key,
-                        f"{row.operation} failed {attempt} times: {error}", row.payload)
-        counts.dead_lettered += 1
+    fail_row(hub, counts, row, error, attempt, log=log, vendor=row.system, record=row.payload)
 
 
 def _claim(hub: Hub, row: OutboxRow) -> bool:
