@@ -146,11 +146,13 @@ def known_customers(hub: Hub) -> dict[str, tuple[str, str]]:
     return known
 
 
-def plan(hub: Hub, counts: PushCounts | None = None, run_id: str | None = None) -> int:
-    """Queue a create for every won Account without a Stripe customer; returns how many rows are new."""
+def plan(hub: Hub, counts: PushCounts | None = None, run_id: str | None = None,
+         known: dict[str, tuple[str, str]] | None = None) -> int:
+    """Queue a create for every won Account without a Stripe customer (`known`: known_customers, when the
+    caller has it already); returns how many rows are new."""
     counts = counts if counts is not None else PushCounts()
     won = won_accounts(hub, counts, run_id)
-    known = known_customers(hub)
+    known = known_customers(hub) if known is None else known
     rows, good = [], set()
     for salesforce_id, payload in hub.raw_payloads("salesforce", "account"):
         if salesforce_id not in won or salesforce_id in known:
@@ -265,9 +267,11 @@ def push(hub: Hub, connector: StripeConnector, salesforce: SalesforceConnector |
          progress: Progress | None = None, run_id: str | None = None) -> PushCounts:
     """Plan, then send every pending customer row, then (with a Salesforce connector) the write-backs."""
     counts = PushCounts()
-    counts.planned = plan(hub, counts, run_id)
-    rows = hub.pending(SYSTEM, ENTITY)
+    # Planning only adds rows, so what Stripe is known to have is read once for both (every landed Account
+    # and Stripe customer).
     known = known_customers(hub)
+    counts.planned = plan(hub, counts, run_id, known)
+    rows = hub.pending(SYSTEM, ENTITY)
     for done, row in enumerate(rows, start=1):
         push_row(hub, connector, row, counts, known.get(row.canonical_key))
         if progress and (done % 50 == 0 or done == len(rows)):
