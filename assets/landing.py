@@ -41,7 +41,8 @@ def land_validated(context, store: Hub, system: str, entity: str, records: Itera
         inserted, updated, unchanged = inserted + counts.inserted, updated + counts.updated, \
             unchanged + counts.unchanged
         seen.update(external_id for external_id, _ in good)
-        _clear_fixed(store, system, entity, {external_id for external_id, _ in good})
+    # Once, after the stream: each chunk reading every dead letter of the entity again cost a query per chunk.
+    _clear_fixed(store, system, entity, seen)
     final_cursor = cursor() if callable(cursor) else cursor
     with store.transaction() as conn:
         absent = raw.mark_absent(conn, system, entity, seen | set(rejected)) if complete else 0
