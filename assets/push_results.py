@@ -7,9 +7,10 @@ from dagster import AssetExecutionContext, MaterializeResult
 EXAMPLES = 10
 
 
-def push_result(context: AssetExecutionContext, counts, what: str, **responses: dict) -> MaterializeResult:
-    """The materialization of a push: its counts, example ids when it has them, and each connector's response
-    counts (`responses`: prefix -> counts; the empty prefix for the asset's own target).
+def push_result(context: AssetExecutionContext, counts, what: str, responses: dict,
+                other_responses: dict[str, dict] | None = None) -> MaterializeResult:
+    """The materialization of a push: its counts, example ids when it has them, the target connector's
+    response counts, and those of any other connector it used (`other_responses`: key prefix -> counts).
 
     A run that ignored a failed write is not a success: it raises, and the failed rows stay in the outbox for
     the next run (dead-lettered after their last attempt)."""
@@ -23,6 +24,7 @@ def push_result(context: AssetExecutionContext, counts, what: str, **responses: 
     examples = getattr(counts, "examples", None)
     if examples is not None and "examples" not in metadata:
         metadata["examples"] = ", ".join(examples[:EXAMPLES]) or "none"
-    for prefix, stats in responses.items():
+    metadata.update(responses)
+    for prefix, stats in (other_responses or {}).items():
         metadata.update({f"{prefix}{key}": value for key, value in stats.items()})
     return MaterializeResult(metadata=metadata)

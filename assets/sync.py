@@ -22,7 +22,7 @@ BATCH_SIZE = MAX_BATCH_ITEMS
 def sync_quickbooks_customers(context: AssetExecutionContext, hub: HubResource, quickbooks: QuickBooksResource):
     connector = quickbooks.connector(token_store=hub.hub())
     counts = push_customers(hub.hub(), connector, progress=context.log.info, batch_size=BATCH_SIZE)
-    return push_result(context, counts, "QuickBooks customer", **{"": connector.response_stats.as_metadata()})
+    return push_result(context, counts, "QuickBooks customer", connector.response_stats.as_metadata())
 
 
 @asset(
@@ -35,4 +35,4 @@ def sync_quickbooks_invoices(context: AssetExecutionContext, hub: HubResource, q
     connector = quickbooks.connector(token_store=hub.hub())
     counts = push_invoices(hub.hub(), connector, progress=context.log.info, batch_size=BATCH_SIZE)
     return push_result(context, counts, "QuickBooks invoice and payment",
-                       **{"": connector.response_stats.as_metadata()})
+                       connector.response_stats.as_metadata())

@@ -9,7 +9,7 @@ from connectors.salesforce_sync import push_account_billing, push_catalog
 
 
 def _result(context: AssetExecutionContext, counts, connector, what: str) -> MaterializeResult:
-    return push_result(context, counts, f"Salesforce {what}", **{"": connector.response_stats.as_metadata()})
+    return push_result(context, counts, f"Salesforce {what}", connector.response_stats.as_metadata())
 
 
 @asset(

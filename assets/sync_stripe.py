@@ -26,5 +26,5 @@ def sync_stripe_customers(context: AssetExecutionContext, hub: HubResource, stri
                           salesforce: SalesforceResource):
     store, connector, crm = hub.hub(), stripe.connector(), salesforce.connector()
     counts = push(store, connector, crm, progress=context.log.info, run_id=context.run_id)
-    return push_result(context, counts, "Stripe customer", **{"": connector.response_stats.as_metadata(),
-                                                               "salesforce_": crm.response_stats.as_metadata()})
+    return push_result(context, counts, "Stripe customer", connector.response_stats.as_metadata(),
+                       {"salesforce_": crm.response_stats.as_metadata()})

@@ -17,4 +17,4 @@ from connectors.stripe_usage_sync import push_usage
 def sync_stripe_usage(context: AssetExecutionContext, hub: HubResource, stripe: StripeResource):
     connector = stripe.connector()
     counts = push_usage(hub.hub(), connector, run_id=context.run_id, progress=context.log.info)
-    return push_result(context, counts, "Stripe meter event", **{"": connector.response_stats.as_metadata()})
+    return push_result(context, counts, "Stripe meter event", connector.response_stats.as_metadata())
